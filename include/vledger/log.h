@@ -8,6 +8,8 @@
 #ifndef VLEDGER_LOG_H
 #define VLEDGER_LOG_H
 
+#include <stddef.h>
+
 #include "vledger/error.h"
 
 void log_info(const char *fmt, ...) VL_PRINTF(1, 2);

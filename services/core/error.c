@@ -25,11 +25,21 @@ void
 vl_error_prefix(struct vl_error *err, const char *prefix)
 {
 	char buf[sizeof(err->message)];
+	int n;
 
 	if (err == NULL)
 		return;
-	/* "a" + "b: msg" -> "a.b: msg"; "a" + ": msg" -> "a: msg" */
-	snprintf(buf, sizeof(buf), "%s%s%s", prefix, err->message[0] == ':' ? "" : ".", err->message);
+	/* "a" + "b: msg" -> "a.b: msg"; "a" + ": msg" -> "a: msg". A message
+	 * too long for the buffer is cut, never overrun. */
+	n = snprintf(buf, sizeof(buf), "%s%s", prefix, err->message[0] == ':' ? "" : ".");
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return;
+	size_t room = sizeof(buf) - (size_t)n - 1;
+	size_t len = strnlen(err->message, sizeof(err->message));
+	if (len > room)
+		len = room;
+	memcpy(buf + n, err->message, len);
+	buf[(size_t)n + len] = '\0';
 	memcpy(err->message, buf, sizeof(buf));
 }
 
