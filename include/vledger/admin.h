@@ -1,0 +1,52 @@
+/*
+ * admin.h - vledger.v1.AdminService: the organisation tree and tokens.
+ *
+ * Who may do what (roles are those of a token; "subtree" is the token's
+ * organisation and everything below it):
+ *   CreateOrganization  admin: anything; office: under its subtree
+ *   Get/ListOrganizations admin, auditor: all; office: its subtree;
+ *                       team_leader, employer: their own organisation
+ *   CreateToken         admin: any role; office: ROLE_OFFICE and
+ *                       ROLE_TEAM_LEADER tokens for its subtree
+ *   RevokeToken, ListTokens  admin: all; office: tokens of its subtree
+ */
+#ifndef VLEDGER_ADMIN_H
+#define VLEDGER_ADMIN_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "vledger/rpc.h"
+
+extern const struct rpc_method admin_methods[];
+extern const size_t admin_methods_count;
+
+/* Creates the bootstrap admin token unless the database has one, and writes
+ * its secret to `path` (mode 0600). Blocking: startup only. *created tells
+ * whether a token was made. */
+VL_MUST_CHECK bool admin_bootstrap_token(PGconn *conn, const char *path, bool *created, struct vl_error *err);
+
+/* The token handlers (admin_tokens.c), listed in the method table that
+ * lives with the organisation handlers. */
+void admin_create_token(struct rpc_call *call);
+void admin_revoke_token(struct rpc_call *call);
+void admin_list_tokens(struct rpc_call *call);
+
+/* Shared by the organisation and token handlers (admin_*.c). */
+const char *org_kind_db_name(int kind);
+int org_kind_from_db(const char *name);
+const char *org_kind_proto_name(int kind);
+/* Page tokens are opaque to clients: base64url of "<tag><seq>". */
+char *page_token_encode(char tag, long long seq);
+VL_MUST_CHECK bool page_token_decode(const char *token, char tag, long long *seq, struct vl_error *err);
+/* page_size 0 -> 50; 1..500 allowed. */
+VL_MUST_CHECK bool page_size_valid(int32_t page_size, int *out, struct vl_error *err);
+/* Sets *within to whether organisation `org` is `ancestor` or below it. */
+VL_MUST_CHECK bool org_within(PGconn *conn, const char *org, const char *ancestor, bool *within,
+    struct vl_error *err);
+/* "timestamptz column" -> Timestamp, from the microseconds since the epoch
+ * that admin SQL selects as `(extract(epoch from x) * 1000000)::bigint`. */
+void timestamp_from_micros(const char *micros, int64_t *seconds, int32_t *nanos);
+
+#endif

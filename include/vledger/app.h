@@ -1,0 +1,28 @@
+/*
+ * app.h - what every handler can reach: the daemon's long-lived parts.
+ * Built by main() before the loop starts; read-only afterwards except where
+ * a module says otherwise.
+ */
+#ifndef VLEDGER_APP_H
+#define VLEDGER_APP_H
+
+#include <event2/event.h>
+
+#include "vledger/config.h"
+#include "vledger/migrate.h"
+#include "vledger/schema.h"
+
+struct store;
+struct router;
+
+struct app {
+	struct event_base *base;
+	const struct config *config;
+	struct schema *schema;
+	struct store *store;
+	struct router *router;
+	struct migration_set migrations;
+	bool shutting_down;
+};
+
+#endif

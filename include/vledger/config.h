@@ -1,0 +1,40 @@
+/*
+ * config.h - vledgerd's settings: one table (config.c) of name, type,
+ * default, range and environment variable. Command-line flags override the
+ * environment, which overrides the defaults. `--help` prints the table.
+ */
+#ifndef VLEDGER_CONFIG_H
+#define VLEDGER_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vledger/error.h"
+
+struct config {
+	char *listen;
+	char *state_dir;
+	char *database_url;      /* NULL: run the embedded PostgreSQL */
+	char *sql_dir;
+	char *tls_cert;
+	char *tls_key;
+	int64_t max_body_bytes;
+	int64_t db_pool_size;
+	int64_t shutdown_timeout_ms;
+	char *embedded_pg_user;
+	char *pg_bindir;         /* NULL: search */
+	bool check;              /* --check: validate and exit */
+	bool debug;
+	bool help;
+	bool version;
+};
+
+/* Parses the environment and argv into `config` (which must be zeroed).
+ * Returns false with err naming the flag on a bad value. Strings are
+ * malloc'd; free with config_free(). */
+VL_MUST_CHECK bool config_load(struct config *config, int argc, char **argv, struct vl_error *err);
+void config_free(struct config *config);
+void config_usage(FILE *out);
+
+#endif

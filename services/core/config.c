@@ -1,0 +1,197 @@
+/*
+ * config.c - the settings table and its parser.
+ */
+#include "vledger/config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vledger/log.h"
+
+#ifndef VLEDGER_SQL_DIR
+#define VLEDGER_SQL_DIR VLEDGER_SOURCE_DIR "/sql"
+#endif
+
+enum setting_type { SETTING_STRING, SETTING_INT, SETTING_FLAG };
+
+struct setting {
+	const char *name;       /* flag without "--" */
+	enum setting_type type;
+	size_t offset;          /* into struct config */
+	const char *def;        /* default (NULL: unset) */
+	int64_t min, max;       /* for SETTING_INT */
+	const char *env;        /* environment variable, or NULL */
+	const char *help;
+};
+
+#define OFF(field) offsetof(struct config, field)
+
+static const struct setting settings[] = {
+	{"listen", SETTING_STRING, OFF(listen), "127.0.0.1:8080", 0, 0, "VLEDGER_LISTEN",
+	    "address to serve HTTP (or HTTPS) on, HOST:PORT"},
+	{"state-dir", SETTING_STRING, OFF(state_dir), "./var", 0, 0, "VLEDGER_STATE_DIR",
+	    "directory for admin.token and the embedded PostgreSQL cluster (pg/)"},
+	{"database-url", SETTING_STRING, OFF(database_url), NULL, 0, 0, "VLEDGER_DATABASE_URL",
+	    "PostgreSQL URL or conninfo; unset: start an embedded cluster in STATE_DIR/pg"},
+	{"sql-dir", SETTING_STRING, OFF(sql_dir), VLEDGER_SQL_DIR, 0, 0, "VLEDGER_SQL_DIR",
+	    "directory of the NNN_name.sql migrations"},
+	{"tls-cert", SETTING_STRING, OFF(tls_cert), NULL, 0, 0, "VLEDGER_TLS_CERT",
+	    "PEM certificate chain; with --tls-key, serve HTTPS"},
+	{"tls-key", SETTING_STRING, OFF(tls_key), NULL, 0, 0, "VLEDGER_TLS_KEY", "PEM private key for --tls-cert"},
+	{"max-body-bytes", SETTING_INT, OFF(max_body_bytes), "1048576", 1024, 64 * 1024 * 1024,
+	    "VLEDGER_MAX_BODY_BYTES", "largest request body accepted; larger ones get resource_exhausted"},
+	{"db-pool-size", SETTING_INT, OFF(db_pool_size), "4", 1, 64, "VLEDGER_DB_POOL_SIZE",
+	    "database connections (one worker thread each)"},
+	{"shutdown-timeout-ms", SETTING_INT, OFF(shutdown_timeout_ms), "10000", 0, 600000,
+	    "VLEDGER_SHUTDOWN_TIMEOUT_MS", "how long SIGTERM waits for requests in flight"},
+	{"embedded-pg-user", SETTING_STRING, OFF(embedded_pg_user), "postgres", 0, 0, "VLEDGER_EMBEDDED_PG_USER",
+	    "unprivileged user that runs the embedded PostgreSQL when vledgerd runs as root"},
+	{"pg-bindir", SETTING_STRING, OFF(pg_bindir), NULL, 0, 0, "VLEDGER_PG_BINDIR",
+	    "directory of initdb/pg_ctl/postgres; unset: /usr/lib/postgresql/<newest>/bin, then PATH"},
+	{"check", SETTING_FLAG, OFF(check), NULL, 0, 0, NULL, "validate the configuration and exit"},
+	{"debug", SETTING_FLAG, OFF(debug), NULL, 0, 0, "VLEDGER_DEBUG", "log debug lines"},
+	{"help", SETTING_FLAG, OFF(help), NULL, 0, 0, NULL, "print this help and exit"},
+	{"version", SETTING_FLAG, OFF(version), NULL, 0, 0, NULL, "print the version and exit"},
+};
+
+#define SETTINGS_COUNT (sizeof(settings) / sizeof(settings[0]))
+
+static bool
+setting_assign(struct config *config, const struct setting *s, const char *value, const char *source,
+    struct vl_error *err)
+{
+	char *field = (char *)config + s->offset;
+	char *end;
+	long long v;
+
+	switch (s->type) {
+	case SETTING_STRING:
+		free(*(char **)field);
+		*(char **)field = value != NULL ? xstrdup(value) : NULL;
+		return true;
+	case SETTING_INT:
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (value[0] == '\0' || *end != '\0' || errno != 0)
+			return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: expected an integer, got \"%s\"", source,
+			    value);
+		if (v < s->min || v > s->max)
+			return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: %lld is outside %lld..%lld", source, v,
+			    (long long)s->min, (long long)s->max);
+		*(int64_t *)field = v;
+		return true;
+	case SETTING_FLAG:
+		if (value == NULL || strcmp(value, "1") == 0 || strcmp(value, "true") == 0 ||
+		    strcmp(value, "yes") == 0) {
+			*(bool *)field = true;
+		} else if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0 || strcmp(value, "no") == 0 ||
+		    value[0] == '\0') {
+			*(bool *)field = false;
+		} else {
+			return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: expected true or false, got \"%s\"",
+			    source, value);
+		}
+		return true;
+	}
+	return true;
+}
+
+bool
+config_load(struct config *config, int argc, char **argv, struct vl_error *err)
+{
+	const struct setting *s;
+	const char *value, *env;
+	char source[96];
+	size_t i;
+	int a;
+
+	for (i = 0; i < SETTINGS_COUNT; i++) {
+		s = &settings[i];
+		if (s->def != NULL && !setting_assign(config, s, s->def, s->name, err))
+			return false;
+		env = s->env != NULL ? getenv(s->env) : NULL;
+		if (env != NULL && env[0] != '\0') {
+			if (!setting_assign(config, s, env, s->env, err))
+				return false;
+		}
+	}
+	for (a = 1; a < argc; a++) {
+		const char *arg = argv[a];
+		const char *eq;
+		size_t name_len;
+
+		if (strcmp(arg, "-h") == 0)
+			arg = "--help";
+		if (strncmp(arg, "--", 2) != 0)
+			return vl_error_set(err, VL_INVALID_ARGUMENT, "unexpected argument \"%s\" (see --help)", arg);
+		arg += 2;
+		eq = strchr(arg, '=');
+		name_len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+		s = NULL;
+		for (i = 0; i < SETTINGS_COUNT; i++)
+			if (strlen(settings[i].name) == name_len && strncmp(settings[i].name, arg, name_len) == 0)
+				s = &settings[i];
+		if (s == NULL)
+			return vl_error_set(err, VL_INVALID_ARGUMENT, "unknown flag --%.*s (see --help)",
+			    (int)name_len, arg);
+		snprintf(source, sizeof(source), "--%s", s->name);
+		if (eq != NULL) {
+			value = eq + 1;
+		} else if (s->type == SETTING_FLAG) {
+			value = NULL;
+		} else {
+			if (a + 1 >= argc)
+				return vl_error_set(err, VL_INVALID_ARGUMENT, "%s needs a value", source);
+			value = argv[++a];
+		}
+		if (!setting_assign(config, s, value, source, err))
+			return false;
+	}
+	if ((config->tls_cert == NULL) != (config->tls_key == NULL))
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "--tls-cert and --tls-key must be given together");
+	return true;
+}
+
+void
+config_free(struct config *config)
+{
+	size_t i;
+
+	for (i = 0; i < SETTINGS_COUNT; i++)
+		if (settings[i].type == SETTING_STRING) {
+			char **field = (char **)((char *)config + settings[i].offset);
+			free(*field);
+			*field = NULL;
+		}
+}
+
+void
+config_usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: vledgerd [FLAGS]\n\n"
+	    "vledgerd serves the vledger API (Connect protocol, JSON and Protobuf over HTTP/1.1).\n"
+	    "Each flag can also be set by the environment variable shown; flags win.\n\n");
+	for (i = 0; i < SETTINGS_COUNT; i++) {
+		const struct setting *s = &settings[i];
+		char left[64];
+
+		snprintf(left, sizeof(left), "--%s%s", s->name,
+		    s->type == SETTING_STRING ? " VALUE" : s->type == SETTING_INT ? " N" : "");
+		fprintf(out, "  %-28s %s\n", left, s->help);
+		if (s->def != NULL || s->env != NULL || s->type == SETTING_INT) {
+			fprintf(out, "  %-28s ", "");
+			if (s->def != NULL)
+				fprintf(out, "default: %s", s->def);
+			if (s->type == SETTING_INT)
+				fprintf(out, "%s range: %lld..%lld", s->def != NULL ? ";" : "", (long long)s->min,
+				    (long long)s->max);
+			if (s->env != NULL)
+				fprintf(out, "%s env: %s", s->def != NULL || s->type == SETTING_INT ? ";" : "", s->env);
+			fputc('\n', out);
+		}
+	}
+}

@@ -1,0 +1,26 @@
+/*
+ * dispatch.c - the first stop of every HTTP request: the plain pages by
+ * exact path, everything else to the Connect RPC layer.
+ */
+#include "vledger/dispatch.h"
+
+#include <string.h>
+
+#include "vledger/connect.h"
+#include "vledger/health.h"
+
+void
+dispatch_request(struct http_request *req, void *arg)
+{
+	struct app *app = arg;
+
+	if (strcmp(req->path, "/healthz") == 0 && strcmp(req->method, "GET") == 0) {
+		health_serve_live(app, req);
+		return;
+	}
+	if (strcmp(req->path, "/readyz") == 0 && strcmp(req->method, "GET") == 0) {
+		health_serve_ready(app, req);
+		return;
+	}
+	connect_serve(app, req);
+}

@@ -1,0 +1,94 @@
+/*
+ * rpc_job.c - runs a handler's database work in one transaction on a store
+ * worker and answers the call on the loop thread. See rpc.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vledger/app.h"
+#include "vledger/log.h"
+#include "vledger/rpc.h"
+#include "vledger/store.h"
+
+struct rpc_job {
+	struct rpc_call *call;
+	rpc_job_fn fn;
+	void *ctx;
+	bool ok;
+	uint8_t *response;
+	size_t response_len;
+	struct vl_error err;
+};
+
+static void
+rpc_job_run(PGconn *conn, void *arg)
+{
+	struct rpc_job *job = arg;
+	struct rpc_call *call = job->call;
+	PGresult *res;
+	char sql[160];
+	int64_t ms = rpc_remaining_ms(call);
+
+	if (call->deadline_us != 0 && rpc_now_us() >= call->deadline_us) {
+		vl_error_set(&job->err, VL_DEADLINE_EXCEEDED, "deadline exceeded before the request ran");
+		return;
+	}
+	if (!store_exec(conn, "BEGIN", &job->err))
+		return;
+	/* The deadline bounds every statement and every lock wait, so a call
+	 * that times out rolls back instead of committing after its caller
+	 * has given up. 0 means no limit. */
+	snprintf(sql, sizeof(sql), "SET LOCAL statement_timeout = %lld; SET LOCAL lock_timeout = %lld",
+	    (long long)ms, (long long)ms);
+	if (!store_exec(conn, sql, &job->err))
+		goto rollback;
+	job->ok = job->fn(conn, call, job->ctx, &job->response, &job->response_len, &job->err);
+	if (!job->ok)
+		goto rollback;
+	res = PQexec(conn, "COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		job->ok = false;
+		store_error_from_result(conn, res, "commit", &job->err);
+	}
+	PQclear(res);
+	if (!job->ok) {
+		free(job->response);
+		job->response = NULL;
+	}
+	return;
+rollback:
+	job->ok = false;
+	free(job->response);
+	job->response = NULL;
+	res = PQexec(conn, "ROLLBACK");
+	PQclear(res);
+	/* A statement cut off by the deadline is the caller's timeout. */
+	if (job->err.code == VL_DEADLINE_EXCEEDED || (job->err.code != VL_OK && call->deadline_us != 0 &&
+	    rpc_now_us() >= call->deadline_us && job->err.code == VL_UNAVAILABLE))
+		vl_error_set(&job->err, VL_DEADLINE_EXCEEDED, "deadline exceeded");
+}
+
+static void
+rpc_job_done(void *arg)
+{
+	struct rpc_job *job = arg;
+
+	if (job->ok)
+		rpc_reply_packed(job->call, job->response, job->response_len);
+	else
+		rpc_fail(job->call, &job->err);
+	free(job->response);
+	free(job->ctx);
+	free(job);
+}
+
+void
+rpc_run_job(struct rpc_call *call, rpc_job_fn fn, void *ctx)
+{
+	struct rpc_job *job = xcalloc(1, sizeof(*job));
+
+	job->call = call;
+	job->fn = fn;
+	job->ctx = ctx;
+	store_submit(call->app->store, rpc_job_run, rpc_job_done, job);
+}
