@@ -15,6 +15,32 @@
  * its JSON path ("organization.parentId: expected a string").
  * Strings must be valid UTF-8 in both codecs (protobuf-c does not check this
  * on unpack; the codec does).
+ *
+ * The messages, after "<path>: " (path like "rMessage[2].label"):
+ *   expected an integer | a number | a boolean | a string | a base64 string |
+ *   an object | an array | an enum name or number |
+ *   an RFC 3339 timestamp string
+ *   value out of range for int32 | int64 | uint32 | uint64 | float | double | enum
+ *   unknown enum value "FOO"
+ *   invalid base64 | invalid UTF-8 | invalid RFC 3339 timestamp "..."
+ *   oneof already set by <other member's JSON name>
+ *   duplicate field (also given as "<proto name>")
+ *   map fields are not supported
+ *   timestamp out of range                     (encoding only)
+ * and without a path:
+ *   invalid JSON at line L column C: <jansson's text>
+ *   expected a JSON object at the top level
+ *   malformed protobuf message
+ * Binary decoding has no schema, so its paths use the lowerCamelCase of the
+ * proto names (the same as the JSON names unless a json_name overrides one).
+ *
+ * `schema` may be NULL: JSON names are then the lowerCamelCase of the proto
+ * names. Only google.protobuf.Timestamp gets a special JSON form; other
+ * well-known types are encoded as ordinary messages. Integer literals beyond
+ * the int64 range are refused by jansson ("too big integer"), so uint64
+ * values above INT64_MAX must be sent as strings (as the encoder writes
+ * them). Numbers are formatted and parsed with printf/strtod, which assume
+ * the "C" LC_NUMERIC locale.
  */
 #ifndef VLEDGER_CODEC_H
 #define VLEDGER_CODEC_H
@@ -47,7 +73,11 @@ bool codec_utf8_valid(const char *s, size_t len);
 
 /* Helpers for google.protobuf.Timestamp (shared with handlers). The string
  * form is RFC 3339 with a 'Z' offset and 0, 3, 6 or 9 fractional digits on
- * output; any offset on input. `buf` needs 40 bytes. */
+ * output; any offset on input. `buf` needs 40 bytes. Parsing accepts
+ * 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999999Z (after applying the
+ * offset), 1 to 9 fraction digits, 'T'/'t' and 'Z'/'z', no leap seconds.
+ * Formatting clamps values outside that range (and nanos outside
+ * 0..999999999) to it. */
 VL_MUST_CHECK bool codec_timestamp_parse(const char *s, int64_t *seconds, int32_t *nanos);
 void codec_timestamp_format(int64_t seconds, int32_t nanos, char buf[40]);
 

@@ -31,7 +31,9 @@ void schema_free(struct schema *schema);
 /* The field's proto3 JSON name (json_name from protoc, which is the
  * lowerCamelCase of the field name unless the proto overrides it). When the
  * message is not in the schema, the lowerCamelCase computed from the field
- * name. The string lives as long as the schema (or the descriptor). */
+ * name; `schema` may be NULL for that. The string lives as long as the schema
+ * (or the descriptor: fallback names are cached process-wide, keyed by field
+ * descriptor, under a mutex). */
 const char *schema_json_name(const struct schema *schema, const ProtobufCMessageDescriptor *message,
     const ProtobufCFieldDescriptor *field);
 
