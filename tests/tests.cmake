@@ -45,3 +45,15 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/tests/e2e/run.sh)
   add_test(NAME e2e/connect_clients COMMAND bash ${CMAKE_SOURCE_DIR}/tests/e2e/run.sh)
   set_tests_properties(e2e/connect_clients PROPERTIES LABELS e2e TIMEOUT 600 ENVIRONMENT "${TEST_ENV}")
 endif()
+
+# store integration driver
+# tests/integration/store_test.c is not a ctest test itself: store_test.sh
+# starts a throwaway PostgreSQL and runs it from ${CMAKE_BINARY_DIR}/tests.
+# The target has its own name so that it cannot clash with a unit test
+# called store_test.
+add_executable(store_integration_driver ${CMAKE_SOURCE_DIR}/tests/integration/store_test.c)
+target_link_libraries(store_integration_driver PRIVATE vledger_core)
+set_target_properties(store_integration_driver PROPERTIES
+  OUTPUT_NAME store_test
+  RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+# end store integration driver
