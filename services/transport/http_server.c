@@ -490,6 +490,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct http_conn *conn = arg;
 
+	if (what == BEV_EVENT_CONNECTED)  /* the TLS handshake finished */
+		return;
 	if ((what & BEV_EVENT_TIMEOUT) && conn->state == CONN_WAIT_REPLY) {
 		/* The application is still working; the client is allowed to
 		 * wait. Keep watching for it to hang up. */

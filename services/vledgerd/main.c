@@ -188,7 +188,8 @@ run(struct daemon *d)
 		printf("configuration ok: listen %s, state dir %s, %s, %zu migrations in %s%s\n", config->listen,
 		    config->state_dir, config->database_url != NULL ? "database from --database-url" : "embedded PostgreSQL",
 		    app->migrations.count, config->sql_dir, d->tls != NULL ? ", TLS" : "");
-		return 0;
+		status = 0;
+		goto cleanup;
 	}
 	if (!prepare_state_dir(config, &err))
 		goto fail;
@@ -265,7 +266,7 @@ cleanup:
 	migration_set_free(&app->migrations);
 	if (d->tls != NULL)
 		SSL_CTX_free(d->tls);
-	if (status == 0)
+	if (status == 0 && !config->check)
 		log_info("shutdown: done");
 	return status;
 }
