@@ -10,10 +10,6 @@
 
 #include "vledger/log.h"
 
-#ifndef VLEDGER_SQL_DIR
-#define VLEDGER_SQL_DIR VLEDGER_SOURCE_DIR "/sql"
-#endif
-
 enum setting_type { SETTING_STRING, SETTING_INT, SETTING_FLAG };
 
 struct setting {
@@ -183,14 +179,19 @@ config_usage(FILE *out)
 		    s->type == SETTING_STRING ? " VALUE" : s->type == SETTING_INT ? " N" : "");
 		fprintf(out, "  %-28s %s\n", left, s->help);
 		if (s->def != NULL || s->env != NULL || s->type == SETTING_INT) {
+			const char *sep = "";
+
 			fprintf(out, "  %-28s ", "");
-			if (s->def != NULL)
+			if (s->def != NULL) {
 				fprintf(out, "default: %s", s->def);
-			if (s->type == SETTING_INT)
-				fprintf(out, "%s range: %lld..%lld", s->def != NULL ? ";" : "", (long long)s->min,
-				    (long long)s->max);
+				sep = "; ";
+			}
+			if (s->type == SETTING_INT) {
+				fprintf(out, "%srange: %lld..%lld", sep, (long long)s->min, (long long)s->max);
+				sep = "; ";
+			}
 			if (s->env != NULL)
-				fprintf(out, "%s env: %s", s->def != NULL || s->type == SETTING_INT ? ";" : "", s->env);
+				fprintf(out, "%senv: %s", sep, s->env);
 			fputc('\n', out);
 		}
 	}
