@@ -5,6 +5,7 @@
 #include "vledger/codec.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range the proto3 JSON
  * mapping allows. */
@@ -186,6 +187,7 @@ codec_timestamp_format(int64_t seconds, int32_t nanos, char buf[40])
 {
 	int64_t days, rem, y;
 	int m, d;
+	char tmp[96];
 
 	if (seconds < TS_MIN_SECONDS)
 		seconds = TS_MIN_SECONDS;
@@ -203,15 +205,19 @@ codec_timestamp_format(int64_t seconds, int32_t nanos, char buf[40])
 	}
 	ts_civil_from_days(days, &y, &m, &d);
 	if (nanos == 0)
-		snprintf(buf, 40, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d, (int)(rem / 3600),
+		snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d, (int)(rem / 3600),
 		    (int)(rem / 60 % 60), (int)(rem % 60));
 	else if (nanos % 1000000 == 0)
-		snprintf(buf, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, m, d, (int)(rem / 3600),
+		snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, m, d, (int)(rem / 3600),
 		    (int)(rem / 60 % 60), (int)(rem % 60), (int)(nanos / 1000000));
 	else if (nanos % 1000 == 0)
-		snprintf(buf, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", (int)y, m, d, (int)(rem / 3600),
+		snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", (int)y, m, d, (int)(rem / 3600),
 		    (int)(rem / 60 % 60), (int)(rem % 60), (int)(nanos / 1000));
 	else
-		snprintf(buf, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", (int)y, m, d, (int)(rem / 3600),
+		snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", (int)y, m, d, (int)(rem / 3600),
 		    (int)(rem / 60 % 60), (int)(rem % 60), (int)nanos);
+	/* The clamping above keeps the text within 30 bytes; the compiler
+	 * cannot see that, so format into a roomier buffer and copy. */
+	memcpy(buf, tmp, 39);
+	buf[39] = '\0';
 }
