@@ -57,3 +57,14 @@ set_target_properties(store_integration_driver PROPERTIES
   OUTPUT_NAME store_test
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 # end store integration driver
+
+# note interop driver
+# tests/integration/note_driver.c is vledger's signed-note code as a command
+# for note_interop_test.sh, which checks it against Go's
+# golang.org/x/mod/sumdb/note (tests/interop/notecheck) both ways.
+add_executable(note_integration_driver ${CMAKE_SOURCE_DIR}/tests/integration/note_driver.c)
+target_link_libraries(note_integration_driver PRIVATE vledger_core)
+set_target_properties(note_integration_driver PROPERTIES
+  OUTPUT_NAME note_driver
+  RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+# end note interop driver
