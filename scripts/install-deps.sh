@@ -17,6 +17,9 @@ packages=(
 )
 if [ "$what" = test ]; then
 	packages+=(openssl procps util-linux)
+	# Go's golang.org/x/mod/sumdb/{note,tlog}: an independent implementation
+	# of signed notes and tiled logs that checks ours (tests/interop/).
+	packages+=(golang-go golang-golang-x-mod-dev)
 	# Node.js runs the end-to-end tests (Connect for Node, buf curl from
 	# npm). Any Node >= 18 works; keep one that is already installed.
 	command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -22,10 +22,13 @@
 extern const struct rpc_method admin_methods[];
 extern const size_t admin_methods_count;
 
-/* Creates the bootstrap admin token unless the database has one, and writes
- * its secret to `path` (mode 0600). Blocking: startup only. *created tells
- * whether a token was made. */
-VL_MUST_CHECK bool admin_bootstrap_token(PGconn *conn, const char *path, bool *created, struct vl_error *err);
+struct tlog;
+
+/* Creates the bootstrap admin token unless the database has one, records it
+ * in the log, and writes its secret to `path` (mode 0600). Blocking:
+ * startup only. *created tells whether a token was made. */
+VL_MUST_CHECK bool admin_bootstrap_token(PGconn *conn, const struct tlog *log, const char *path, bool *created,
+    struct vl_error *err);
 
 /* The token handlers (admin_tokens.c), listed in the method table that
  * lives with the organisation handlers. */

@@ -14,6 +14,7 @@
 
 struct store;
 struct router;
+struct tlog;
 
 struct app {
 	struct event_base *base;
@@ -21,6 +22,7 @@ struct app {
 	struct schema *schema;
 	struct store *store;
 	struct router *router;
+	struct tlog *tlog;       /* the transparent log; read-only, usable from store jobs */
 	struct migration_set migrations;
 	bool shutting_down;
 };

@@ -24,6 +24,9 @@ struct config {
 	int64_t shutdown_timeout_ms;
 	char *embedded_pg_user;
 	char *pg_bindir;         /* NULL: search */
+	char *log_key;           /* NULL: STATE_DIR/log.key, created on first start */
+	char *origin;            /* the log's checkpoint origin and key name */
+	bool verify_storage;     /* --verify-storage: check the log's storage and exit */
 	bool check;              /* --check: validate and exit */
 	bool debug;
 	bool help;

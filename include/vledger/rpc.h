@@ -83,8 +83,9 @@ int64_t rpc_now_us(void);
  * the loop thread, the runner answers the call (rpc_reply or rpc_fail) and
  * frees `ctx` with free() (ctx may be NULL).
  *
- * fn runs on a worker thread: it may read call->request, call->principal and
- * ctx, and nothing else of the daemon.
+ * fn runs on a worker thread: it may read call->request, call->principal,
+ * ctx and call->app->tlog (immutable after startup), and nothing else of the
+ * daemon.
  */
 typedef bool (*rpc_job_fn)(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response,
     size_t *response_len, struct vl_error *err);

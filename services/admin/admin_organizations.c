@@ -13,6 +13,7 @@
 #include "vledger/encoding.h"
 #include "vledger/idempotency.h"
 #include "vledger/log.h"
+#include "vledger/log_service.h"
 #include "vledger/store.h"
 #include "vledger/v1/admin.pb-c.h"
 
@@ -80,6 +81,8 @@ create_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, s
 	Vledger__V1__CreateOrganizationResponse out = VLEDGER__V1__CREATE_ORGANIZATION_RESPONSE__INIT;
 	Vledger__V1__Organization org;
 	Google__Protobuf__Timestamp time;
+	struct log_record record;
+	json_t *facts;
 	char id[32];
 	const char *params[5];
 	PGresult *res;
@@ -134,9 +137,18 @@ create_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, s
 		goto out;
 	}
 	org_from_row(res, 0, &org, &time);
+	facts = json_pack("{s:{s:s, s:s, s:s}}", "organization", "id", org.id, "name", org.name, "kind",
+	    org_kind_db_name(org.kind));
+	if (org.parent_id[0] != '\0')
+		json_object_set_new(json_object_get(facts, "organization"), "parentId", json_string(org.parent_id));
+	if (!log_record_append(conn, call, "organization_registered", facts, &record, err))
+		goto out_record;
 	out.organization = &org;
+	out.receipt = &record.message;
 	codec_encode_binary(&out.base, response, response_len);
 	ok = idempotency_record(conn, call, req->idempotency_key, *response, *response_len, err);
+out_record:
+	log_record_release(&record);
 out:
 	PQclear(res);
 	return ok;

@@ -20,6 +20,8 @@
 #include "vledger/encoding.h"
 #include "vledger/idempotency.h"
 #include "vledger/log.h"
+#include "vledger/log_service.h"
+#include "vledger/tlog.h"
 #include "vledger/store.h"
 #include "vledger/v1/admin.pb-c.h"
 
@@ -61,6 +63,23 @@ token_from_row(const PGresult *res, int row, struct token_view *view)
 		t->revoke_time = &view->revoke_time;
 	}
 	t->created_by = PQgetvalue(res, row, 7);
+}
+
+/* What the log says about a token: never its secret or hash. */
+static json_t *
+token_facts(const Vledger__V1__Token *t)
+{
+	json_t *token = json_pack("{s:s, s:s}", "id", t->id, "role", role_db_name(t->role));
+
+	if (t->organization_id[0] != '\0')
+		json_object_set_new(token, "organizationId", json_string(t->organization_id));
+	if (t->expire_time != NULL) {
+		char when[40];
+
+		codec_timestamp_format(t->expire_time->seconds, t->expire_time->nanos, when);
+		json_object_set_new(token, "expireTime", json_string(when));
+	}
+	return json_pack("{s:o}", "token", token);
 }
 
 /* The organisation kinds a role's token may belong to; 0-terminated. */
@@ -113,6 +132,7 @@ create_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	const Vledger__V1__CreateTokenRequest *req = (const void *)call->request;
 	Vledger__V1__CreateTokenResponse out = VLEDGER__V1__CREATE_TOKEN_RESPONSE__INIT;
 	struct token_view view;
+	struct log_record record;
 	char id[32], expire[32], secret[AUTH_SECRET_SIZE];
 	uint8_t hash[32], *stored = NULL;
 	size_t stored_len;
@@ -123,6 +143,7 @@ create_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	bool ok = false;
 	int kind, i;
 
+	memset(&record, 0, sizeof(record));
 	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
 		return false;
 	if (*response != NULL)
@@ -181,6 +202,9 @@ create_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	}
 	token_from_row(res, 0, &view);
 	out.token = &view.token;
+	if (!log_record_append(conn, call, "token_created", token_facts(&view.token), &record, err))
+		goto out;
+	out.receipt = &record.message;
 	/* The idempotency record keeps the answer without the secret: a
 	 * secret is never stored. A retry gets the token, not the secret. */
 	codec_encode_binary(&out.base, &stored, &stored_len);
@@ -190,6 +214,7 @@ create_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	codec_encode_binary(&out.base, response, response_len);
 	ok = true;
 out:
+	log_record_release(&record);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	free(stored);
 	PQclear(res);
@@ -261,15 +286,18 @@ revoke_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	const Vledger__V1__RevokeTokenRequest *req = (const void *)call->request;
 	Vledger__V1__RevokeTokenResponse out = VLEDGER__V1__REVOKE_TOKEN_RESPONSE__INIT;
 	struct token_view view;
+	struct log_record record;
 	const char *params[1] = {req->id};
 	PGresult *res;
-	bool ok = false;
+	bool ok = false, was_active;
 
+	memset(&record, 0, sizeof(record));
 	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
 		return false;
 	if (*response != NULL)
 		return true;
-	res = PQexecParams(conn, "SELECT coalesce(organization_id, '') FROM tokens WHERE id = $1 FOR UPDATE", 1,
+	res = PQexecParams(conn, "SELECT coalesce(organization_id, ''), revoke_time IS NULL FROM tokens WHERE id = $1"
+	    " FOR UPDATE", 1,
 	    NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "id", err);
@@ -281,6 +309,7 @@ revoke_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	}
 	if (!require_scope(conn, &call->principal, PQgetvalue(res, 0, 0), "id", err))
 		goto out;
+	was_active = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	PQclear(res);
 	/* Revoking twice keeps the first revocation time. */
 	res = PQexecParams(conn,
@@ -292,9 +321,17 @@ revoke_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	}
 	token_from_row(res, 0, &view);
 	out.token = &view.token;
+	/* Only a change is a fact: revoking a revoked token records nothing. */
+	if (was_active) {
+		if (!log_record_append(conn, call, "token_revoked", json_pack("{s:{s:s}}", "token", "id", req->id),
+		    &record, err))
+			goto out;
+		out.receipt = &record.message;
+	}
 	codec_encode_binary(&out.base, response, response_len);
 	ok = idempotency_record(conn, call, req->idempotency_key, *response, *response_len, err);
 out:
+	log_record_release(&record);
 	PQclear(res);
 	return ok;
 }
@@ -437,8 +474,10 @@ out:
 }
 
 bool
-admin_bootstrap_token(PGconn *conn, const char *path, bool *created, struct vl_error *err)
+admin_bootstrap_token(PGconn *conn, const struct tlog *log, const char *path, bool *created, struct vl_error *err)
 {
+	struct tlog_receipt receipt;
+	json_t *facts;
 	char id[32], secret[AUTH_SECRET_SIZE];
 	uint8_t hash[32];
 	const char *params[2];
@@ -469,6 +508,18 @@ admin_bootstrap_token(PGconn *conn, const char *path, bool *created, struct vl_e
 	}
 	*created = strcmp(PQcmdTuples(res), "1") == 0;
 	PQclear(res);
+	if (*created) {
+		facts = json_pack("{s:{s:s, s:s}}", "token", "id", id, "role", "admin");
+		ok = tlog_append(conn, log, "token_created", "vledgerd", facts, &receipt, err);
+		json_decref(facts);
+		tlog_receipt_free(&receipt);
+		if (!ok) {
+			*created = false;
+			PQclear(PQexec(conn, "ROLLBACK"));
+			goto out;
+		}
+		ok = false;
+	}
 	if (*created && !write_secret_file(path, secret, err)) {
 		*created = false;
 		PQclear(PQexec(conn, "ROLLBACK"));

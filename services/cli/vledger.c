@@ -1,32 +1,30 @@
 /*
- * vledger - the command-line tool: call the API from a shell.
+ * vledger - the command-line tool: call the API from a shell, make keys,
+ * and check the log without trusting the server.
  *
  *   vledger [--url URL] [--token-file FILE] call SERVICE/METHOD [JSON]
  *   vledger [--url URL] health
+ *   vledger keygen FILE
+ *   vledger verify-receipt --vkey VKEY RECEIPT.json [ENTRY]
+ *   vledger audit --url URL --vkey VKEY --state FILE [--full]
  *
  * It speaks the Connect protocol's JSON form over HTTP/1.1 (https:// via
- * OpenSSL). A CLI may block, so this is a plain blocking client; the token
- * comes from --token-file or $VLEDGER_TOKEN and is never printed.
+ * OpenSSL). The token comes from --token-file or $VLEDGER_TOKEN and is
+ * never printed.
  */
-#include <sys/socket.h>
-
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
+#include <openssl/crypto.h>
 
+#include "cli.h"
+#include "vledger/http_client.h"
 #include "vledger/log.h"
 
 #define DEFAULT_URL "http://127.0.0.1:8080"
-#define RESPONSE_MAX (64 * 1024 * 1024)
 
 static void
 usage(FILE *out)
@@ -39,6 +37,14 @@ usage(FILE *out)
 	    "                              vledger call vledger.v1.AdminService/ListOrganizations\n"
 	    "                              SERVICE may omit the \"vledger.v1.\" prefix; JSON '-' reads stdin\n"
 	    "  health                      grpc.health.v1.Health/Check; exit 0 when SERVING\n"
+	    "  keygen FILE                 make an Ed25519 checkpoint-signing key (PKCS#8 PEM, mode 0600)\n"
+	    "  verify-receipt --vkey VKEY RECEIPT.json [ENTRY]\n"
+	    "                              check a write's receipt offline: the checkpoint's signature,\n"
+	    "                              the entry's leaf hash and the inclusion proof\n"
+	    "  audit --vkey VKEY --state FILE [--full]\n"
+	    "                              monitor the log at --url: verify the checkpoint and that it is\n"
+	    "                              consistent with the one seen last (kept in FILE); --full also\n"
+	    "                              fetches every tile and entry bundle and recomputes the root\n"
 	    "\n"
 	    "flags:\n"
 	    "  --url URL          vledgerd's address (default %s; env VLEDGER_URL)\n"
@@ -46,185 +52,11 @@ usage(FILE *out)
 	    "                     or the token itself in VLEDGER_TOKEN)\n"
 	    "  --insecure         with https://, do not verify the server's certificate\n"
 	    "  --help, --version\n"
+	    "VKEY is a verifier key (name+hex+base64, as in var/log.vkey or GET /log/vkey) or a file holding one.\n"
 	    "\n"
-	    "exit status: 0 success, 1 the server answered with an error, 2 usage or connection trouble\n",
+	    "exit status: 0 success, 1 the server answered with an error or a check failed,\n"
+	    "2 usage or connection trouble\n",
 	    DEFAULT_URL);
-}
-
-struct url {
-	bool tls;
-	char host[256];
-	char port[8];
-	char path_prefix[256];
-};
-
-static bool
-url_parse(const char *text, struct url *u)
-{
-	const char *p, *slash, *colon;
-	size_t n;
-
-	memset(u, 0, sizeof(*u));
-	if (strncmp(text, "http://", 7) == 0) {
-		p = text + 7;
-		strcpy(u->port, "80");
-	} else if (strncmp(text, "https://", 8) == 0) {
-		p = text + 8;
-		u->tls = true;
-		strcpy(u->port, "443");
-	} else {
-		return false;
-	}
-	slash = strchr(p, '/');
-	n = slash != NULL ? (size_t)(slash - p) : strlen(p);
-	colon = memchr(p, ':', n);
-	if (colon != NULL) {
-		size_t port_len = n - (size_t)(colon - p) - 1;
-		if (port_len == 0 || port_len >= sizeof(u->port))
-			return false;
-		memcpy(u->port, colon + 1, port_len);
-		u->port[port_len] = '\0';
-		n = (size_t)(colon - p);
-	}
-	if (n == 0 || n >= sizeof(u->host))
-		return false;
-	memcpy(u->host, p, n);
-	if (slash != NULL) {
-		snprintf(u->path_prefix, sizeof(u->path_prefix), "%s", slash);
-		n = strlen(u->path_prefix);
-		if (n > 0 && u->path_prefix[n - 1] == '/')
-			u->path_prefix[n - 1] = '\0';
-	}
-	return true;
-}
-
-/* Reads a whole file or stdin ("-"); returns a malloc'd NUL-terminated
- * string the caller frees, or NULL with errno set. */
-static char *
-read_all(const char *path)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (f == NULL)
-		return NULL;
-	do {
-		if (cap - len < 4096) {
-			cap = cap * 2 + 4096;
-			buf = xrealloc(buf, cap);
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-	} while (n > 0);
-	buf[len] = '\0';
-	if (f != stdin)
-		fclose(f);
-	return buf;
-}
-
-static BIO *
-connect_to(const struct url *u, bool insecure, SSL_CTX **ctx_out)
-{
-	struct addrinfo hints, *res, *ai;
-	BIO *bio;
-	int fd = -1, r;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	r = getaddrinfo(u->host, u->port, &hints, &res);
-	if (r != 0) {
-		fprintf(stderr, "vledger: %s: %s\n", u->host, gai_strerror(r));
-		return NULL;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		fprintf(stderr, "vledger: cannot connect to %s:%s: %s\n", u->host, u->port, strerror(errno));
-		return NULL;
-	}
-	bio = BIO_new_socket(fd, BIO_CLOSE);
-	if (!u->tls)
-		return bio;
-	*ctx_out = SSL_CTX_new(TLS_client_method());
-	SSL_CTX_set_default_verify_paths(*ctx_out);
-	SSL_CTX_set_verify(*ctx_out, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
-	BIO *ssl_bio = BIO_new_ssl(*ctx_out, 1);
-	SSL *ssl;
-	BIO_get_ssl(ssl_bio, &ssl);
-	SSL_set_tlsext_host_name(ssl, u->host);
-	SSL_set1_host(ssl, u->host);
-	bio = BIO_push(ssl_bio, bio);
-	if (BIO_do_handshake(bio) != 1) {
-		fprintf(stderr, "vledger: TLS handshake with %s failed: %s\n", u->host,
-		    ERR_reason_error_string(ERR_get_error()));
-		BIO_free_all(bio);
-		return NULL;
-	}
-	return bio;
-}
-
-/* POSTs `body` as application/json and reads the whole response. Returns
- * the HTTP status (or -1) and sets *response (malloc'd, caller frees). */
-static int
-post_json(const struct url *u, bool insecure, const char *procedure, const char *token, const char *body,
-    char **response)
-{
-	SSL_CTX *ctx = NULL;
-	BIO *bio;
-	char *request, *buf = NULL, *p;
-	size_t len = 0, cap = 0;
-	int n, status = -1;
-
-	*response = NULL;
-	bio = connect_to(u, insecure, &ctx);
-	if (bio == NULL)
-		goto out;
-	request = xasprintf("POST %s/%s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n"
-	    "Connect-Protocol-Version: 1\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s\r\n%s",
-	    u->path_prefix, procedure, u->host, u->port, strlen(body), token != NULL ? "Authorization: Bearer " : "",
-	    token != NULL ? token : "", token != NULL ? "\r\n" : "", body);
-	n = BIO_write(bio, request, (int)strlen(request));
-	free(request);
-	if (n <= 0) {
-		fprintf(stderr, "vledger: sending the request failed\n");
-		goto out;
-	}
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap * 2 + 4096;
-			if (cap > RESPONSE_MAX)
-				break;
-			buf = xrealloc(buf, cap);
-		}
-		n = BIO_read(bio, buf + len, (int)(cap - len - 1));
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	if (buf == NULL || len < 12 || strncmp(buf, "HTTP/1.", 7) != 0) {
-		fprintf(stderr, "vledger: no HTTP response from %s:%s\n", u->host, u->port);
-		goto out;
-	}
-	buf[len] = '\0';
-	status = atoi(buf + 9);
-	p = strstr(buf, "\r\n\r\n");
-	*response = xstrdup(p != NULL ? p + 4 : "");
-out:
-	free(buf);
-	if (bio != NULL)
-		BIO_free_all(bio);
-	if (ctx != NULL)
-		SSL_CTX_free(ctx);
-	return status;
 }
 
 static char *
@@ -237,7 +69,7 @@ load_token(const char *token_file)
 		token_file = getenv("VLEDGER_TOKEN_FILE");
 	if (token_file == NULL)
 		return env != NULL && env[0] != '\0' ? xstrdup(env) : NULL;
-	token = read_all(token_file);
+	token = read_file(token_file, NULL);
 	if (token == NULL) {
 		fprintf(stderr, "vledger: --token-file %s: %s\n", token_file, strerror(errno));
 		exit(2);
@@ -275,13 +107,76 @@ report(int status, const char *response)
 }
 
 int
+cli_call_json(const struct http_url *url, const char *procedure, const char *token, const char *body, char **response)
+{
+	char *path = xasprintf("/%s", procedure);
+	size_t len;
+	int status;
+
+	status = http_fetch(url, "POST", path, token, "application/json", body, strlen(body), response, &len);
+	free(path);
+	return status;
+}
+
+static int
+command_call(const struct http_url *url, const char *token_file, int argc, char **argv)
+{
+	char *token = NULL, *body = NULL, *response = NULL, *procedure;
+	const char *dot, *slash;
+	int status, rc = 2;
+
+	if (argc < 1 || argc > 2) {
+		usage(stderr);
+		return 2;
+	}
+	dot = strchr(argv[0], '.');
+	slash = strchr(argv[0], '/');
+	if (slash == NULL) {
+		fprintf(stderr, "vledger: expected SERVICE/METHOD, got \"%s\"\n", argv[0]);
+		return 2;
+	}
+	procedure = dot != NULL && dot < slash ? xstrdup(argv[0]) : xasprintf("vledger.v1.%s", argv[0]);
+	if (argc == 2)
+		body = strcmp(argv[1], "-") == 0 ? read_file("-", NULL) : xstrdup(argv[1]);
+	else
+		body = xstrdup("{}");
+	token = load_token(token_file);
+	status = cli_call_json(url, procedure, token, body, &response);
+	if (status >= 0)
+		rc = report(status, response);
+	free(procedure);
+	free(body);
+	free(response);
+	if (token != NULL) {
+		OPENSSL_cleanse(token, strlen(token));
+		free(token);
+	}
+	return rc;
+}
+
+static int
+command_health(const struct http_url *url)
+{
+	char *response = NULL;
+	int status, rc;
+
+	status = cli_call_json(url, "grpc.health.v1.Health/Check", NULL, "{}", &response);
+	if (status < 0)
+		return 2;
+	rc = report(status, response);
+	if (rc == 0 && strstr(response, "\"SERVING\"") == NULL)
+		rc = 1;
+	free(response);
+	return rc;
+}
+
+int
 main(int argc, char **argv)
 {
 	const char *url_text = getenv("VLEDGER_URL"), *token_file = NULL;
-	char *token = NULL, *body = NULL, *response = NULL, *procedure;
 	bool insecure = false;
-	struct url url;
-	int a, status, rc = 2;
+	struct http_url url;
+	int a;
 
 	for (a = 1; a < argc && strncmp(argv[a], "--", 2) == 0; a++) {
 		if (strcmp(argv[a], "--help") == 0) {
@@ -304,49 +199,25 @@ main(int argc, char **argv)
 	}
 	if (url_text == NULL || url_text[0] == '\0')
 		url_text = DEFAULT_URL;
-	if (!url_parse(url_text, &url)) {
+	if (!http_url_parse(url_text, &url)) {
 		fprintf(stderr, "vledger: --url: expected http://HOST[:PORT] or https://..., got \"%s\"\n", url_text);
 		return 2;
 	}
+	url.insecure = insecure;
 	if (a >= argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(argv[a], "health") == 0 && a + 1 == argc) {
-		status = post_json(&url, insecure, "grpc.health.v1.Health/Check", NULL, "{}", &response);
-		if (status < 0)
-			return 2;
-		rc = report(status, response);
-		if (rc == 0 && strstr(response, "\"SERVING\"") == NULL)
-			rc = 1;
-		free(response);
-		return rc;
-	}
-	if (strcmp(argv[a], "call") != 0 || a + 1 >= argc || a + 3 < argc) {
-		usage(stderr);
-		return 2;
-	}
-	procedure = strchr(argv[a + 1], '.') != NULL && strchr(argv[a + 1], '.') < strchr(argv[a + 1], '/')
-	    ? xstrdup(argv[a + 1]) : xasprintf("vledger.v1.%s", argv[a + 1]);
-	if (strchr(procedure, '/') == NULL) {
-		fprintf(stderr, "vledger: expected SERVICE/METHOD, got \"%s\"\n", argv[a + 1]);
-		goto out;
-	}
-	if (a + 2 < argc)
-		body = strcmp(argv[a + 2], "-") == 0 ? read_all("-") : xstrdup(argv[a + 2]);
-	else
-		body = xstrdup("{}");
-	token = load_token(token_file);
-	status = post_json(&url, insecure, procedure, token, body, &response);
-	if (status >= 0)
-		rc = report(status, response);
-out:
-	free(procedure);
-	free(body);
-	free(response);
-	if (token != NULL) {
-		OPENSSL_cleanse(token, strlen(token));
-		free(token);
-	}
-	return rc;
+	if (strcmp(argv[a], "call") == 0)
+		return command_call(&url, token_file, argc - a - 1, argv + a + 1);
+	if (strcmp(argv[a], "health") == 0 && a + 1 == argc)
+		return command_health(&url);
+	if (strcmp(argv[a], "keygen") == 0)
+		return cli_keygen(argc - a - 1, argv + a + 1);
+	if (strcmp(argv[a], "verify-receipt") == 0)
+		return cli_verify_receipt(argc - a - 1, argv + a + 1);
+	if (strcmp(argv[a], "audit") == 0)
+		return cli_audit(&url, argc - a - 1, argv + a + 1);
+	usage(stderr);
+	return 2;
 }

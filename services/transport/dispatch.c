@@ -8,6 +8,7 @@
 
 #include "vledger/connect.h"
 #include "vledger/health.h"
+#include "vledger/log_service.h"
 
 void
 dispatch_request(struct http_request *req, void *arg)
@@ -20,6 +21,10 @@ dispatch_request(struct http_request *req, void *arg)
 	}
 	if (strcmp(req->path, "/readyz") == 0 && strcmp(req->method, "GET") == 0) {
 		health_serve_ready(app, req);
+		return;
+	}
+	if (strncmp(req->path, "/log/", 5) == 0) {
+		log_serve_http(app, req);
 		return;
 	}
 	connect_serve(app, req);

@@ -31,9 +31,14 @@
 #include "vledger/health.h"
 #include "vledger/http_server.h"
 #include "vledger/log.h"
+#include "vledger/log_service.h"
 #include "vledger/migrate.h"
+#include "vledger/note.h"
 #include "vledger/router.h"
 #include "vledger/store.h"
+#include "vledger/tlog.h"
+
+#define LOG_ID "default"  /* one log per deployment for now; every table is keyed by it */
 
 struct daemon {
 	struct app app;
@@ -95,26 +100,73 @@ load_tls(const struct config *config, SSL_CTX **out, struct vl_error *err)
 	return true;
 }
 
-/* Migrations and the bootstrap token, on a connection of their own before
- * the pool starts (startup may block). */
+/* The checkpoint signing key: --log-key, or STATE_DIR/log.key made on the
+ * first start. */
 static bool
-prepare_database(struct daemon *d, const char *conninfo, struct vl_error *err)
+load_log_key(const struct config *config, struct note_signer **out, struct vl_error *err)
+{
+	char *path;
+	bool ok, created = false;
+
+	if (config->log_key != NULL)
+		return note_signer_load(config->log_key, config->origin, out, err);
+	path = xasprintf("%s/log.key", config->state_dir);
+	ok = note_signer_load_or_create(path, config->origin, &created, out, err);
+	if (ok && created)
+		log_info("log key: created %s (mode 0600); back it up: it signs every checkpoint", path);
+	free(path);
+	return ok;
+}
+
+/* STATE_DIR/log.vkey: the public verifier key, for auditors. */
+static void
+write_vkey(const struct config *config, const char *vkey)
+{
+	char *path = xasprintf("%s/log.vkey", config->state_dir);
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fprintf(f, "%s\n", vkey) < 0 || fclose(f) != 0)
+		log_warn("cannot write %s", path);
+	free(path);
+}
+
+/* Migrations, the log and the bootstrap token, on a connection of their
+ * own before the pool starts (startup may block). Takes `signer`. */
+static bool
+prepare_database(struct daemon *d, const char *conninfo, struct note_signer *signer, struct vl_error *err)
 {
 	char *token_path = xasprintf("%s/admin.token", d->config.state_dir);
 	PGconn *conn;
 	bool ok = false, created;
+	uint64_t checked;
 
 	conn = PQconnectdb(conninfo);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		vl_error_set(err, VL_UNAVAILABLE, "database: %s", PQerrorMessage(conn));
+		note_signer_free(signer);
 		goto out;
 	}
-	if (!migrate_apply(conn, &d->app.migrations, err))
+	if (!migrate_apply(conn, &d->app.migrations, err)) {
+		note_signer_free(signer);
 		goto out;
+	}
+	if (!tlog_open(conn, LOG_ID, d->config.origin, signer, &d->app.tlog, err))
+		goto out;
+	write_vkey(&d->config, tlog_vkey(d->app.tlog));
+	log_info("log verifier key: %s (also in %s/log.vkey and at GET /log/vkey)", tlog_vkey(d->app.tlog),
+	    d->config.state_dir);
+	if (d->config.verify_storage) {
+		if (!tlog_verify_storage(conn, d->app.tlog, &checked, err))
+			goto out;
+		log_info("verify-storage: ok: %llu entries, every subtree hash and the root match the signed checkpoint",
+		    (unsigned long long)checked);
+		ok = true;
+		goto out;
+	}
 	if (access(token_path, F_OK) == 0) {
 		log_info("admin token: %s (kept from an earlier start)", token_path);
 	} else {
-		if (!admin_bootstrap_token(conn, token_path, &created, err))
+		if (!admin_bootstrap_token(conn, d->app.tlog, token_path, &created, err))
 			goto out;
 		if (created)
 			log_info("admin token: written to %s (mode 0600); it is shown nowhere else", token_path);
@@ -176,9 +228,11 @@ run(struct daemon *d)
 	struct store_config store_config;
 	struct embedded_pg_config pg_config;
 	struct vl_error err;
+	struct note_signer *signer = NULL;
 	const char *conninfo;
 	char listen_url[300];
 	int status = 1;
+	bool ok;
 
 	vl_error_clear(&err);
 	app->config = config;
@@ -191,7 +245,7 @@ run(struct daemon *d)
 		status = 0;
 		goto cleanup;
 	}
-	if (!prepare_state_dir(config, &err))
+	if (!prepare_state_dir(config, &err) || !load_log_key(config, &signer, &err))
 		goto fail;
 	if (!schema_load(vledger_descriptor_set, vledger_descriptor_set_len, &app->schema, &err))
 		goto fail;
@@ -212,8 +266,14 @@ run(struct daemon *d)
 			goto fail;
 		conninfo = embedded_pg_conninfo(d->pg);
 	}
-	if (!prepare_database(d, conninfo, &err))
+	ok = prepare_database(d, conninfo, signer, &err);
+	signer = NULL;  /* prepare_database took it */
+	if (!ok)
 		goto fail;
+	if (config->verify_storage) {
+		status = 0;
+		goto cleanup;
+	}
 	store_config.conninfo = conninfo;
 	store_config.pool_size = (int)config->db_pool_size;
 	if (!store_open(app->base, &store_config, &app->store, &err))
@@ -222,6 +282,7 @@ run(struct daemon *d)
 	app->router = router_new(app->schema);
 	router_add(app->router, health_methods, health_methods_count);
 	router_add(app->router, admin_methods, admin_methods_count);
+	router_add(app->router, log_methods, log_methods_count);
 
 	memset(&http_config, 0, sizeof(http_config));
 	http_config.listen = config->listen;
@@ -252,6 +313,8 @@ cleanup:
 		store_close(app->store);
 	if (d->pg != NULL)
 		embedded_pg_stop(d->pg);
+	note_signer_free(signer);
+	tlog_free(app->tlog);
 	if (d->drain_timer != NULL)
 		event_free(d->drain_timer);
 	if (d->sigterm != NULL)
@@ -266,7 +329,7 @@ cleanup:
 	migration_set_free(&app->migrations);
 	if (d->tls != NULL)
 		SSL_CTX_free(d->tls);
-	if (status == 0 && !config->check)
+	if (status == 0 && !config->check && !config->verify_storage)
 		log_info("shutdown: done");
 	return status;
 }

@@ -1,0 +1,103 @@
+/*
+ * tlog.h - the transparent log in PostgreSQL: appending entries, signing
+ * checkpoints, serving proofs and tiles, checking storage.
+ *
+ * Every function takes a connection that a store job owns, and blocks on
+ * it: call them from store jobs (or at startup), never on the loop thread.
+ * Appends happen inside the caller's transaction, so a write, its log entry,
+ * the tree update and the new signed checkpoint commit together or not at
+ * all. The log's row in `logs` is locked FOR UPDATE by the first append of
+ * a transaction: one writer per log across all vledgerd processes sharing
+ * the database; the lock is released at COMMIT/ROLLBACK.
+ *
+ * The tables and the append path are described in sql/002_log.sql.
+ */
+#ifndef VLEDGER_TLOG_H
+#define VLEDGER_TLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "vledger/error.h"
+#include "vledger/merkle.h"
+#include "vledger/tile_path.h"
+
+struct note_signer;
+
+/* Entries are at most this long: tile bundles prefix each with a uint16. */
+#define TLOG_ENTRY_MAX 65535
+
+struct tlog {
+	char *log_id;
+	char *origin;
+	struct note_signer *signer;  /* owned */
+};
+
+/* Proof that an entry is in the log (all owned by the receipt). */
+struct tlog_receipt {
+	uint64_t leaf_index;
+	uint64_t tree_size;
+	uint8_t leaf_hash[MERKLE_HASH_LEN];
+	char *checkpoint;                 /* signed note */
+	uint8_t (*proof)[MERKLE_HASH_LEN];
+	size_t proof_count;
+	uint8_t *entry;
+	size_t entry_len;
+};
+
+/* Registers the log (first start), publishes the signed checkpoint of the
+ * empty tree if there is none, and checks that the latest checkpoint is
+ * signed by `signer` and names `origin`: a different key or origin would
+ * fork the log, so startup stops with VL_FAILED_PRECONDITION. Takes
+ * ownership of `signer` (also on failure). *out is freed with tlog_free(). */
+VL_MUST_CHECK bool tlog_open(PGconn *conn, const char *log_id, const char *origin, struct note_signer *signer,
+    struct tlog **out, struct vl_error *err);
+void tlog_free(struct tlog *log);
+
+/* The verifier key ("<name>+<hex id>+<base64 key>"); owned by the log. */
+const char *tlog_vkey(const struct tlog *log);
+
+/* Appends the entry {"kind": kind, "time": now (RFC 3339 UTC), "actor":
+ * actor, ...facts} as RFC 8785 canonical JSON. `facts` is a JSON object the
+ * caller keeps; it must not contain kind/time/actor or floats. Fills
+ * `receipt` (free with tlog_receipt_free). An entry over TLOG_ENTRY_MAX
+ * bytes is VL_INVALID_ARGUMENT. Must run inside a transaction. */
+VL_MUST_CHECK bool tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *actor,
+    const json_t *facts, struct tlog_receipt *receipt, struct vl_error *err);
+void tlog_receipt_free(struct tlog_receipt *receipt);
+
+/* The latest checkpoint. *note is malloc'd (caller frees); may be NULL. */
+VL_MUST_CHECK bool tlog_latest(PGconn *conn, const struct tlog *log, uint64_t *size, uint8_t root[MERKLE_HASH_LEN],
+    char **note, struct vl_error *err);
+
+/* Proofs against the tree of `size` leaves, which must not exceed the latest
+ * checkpoint (VL_OUT_OF_RANGE naming treeSize/toSize otherwise; index >=
+ * size is VL_OUT_OF_RANGE naming leafIndex; from > to is VL_INVALID_ARGUMENT
+ * naming fromSize). *proof is malloc'd; caller frees. */
+VL_MUST_CHECK bool tlog_inclusion_proof(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t size,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err);
+VL_MUST_CHECK bool tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t to,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err);
+
+/* A C2SP tile or entry bundle, as served. VL_NOT_FOUND when the latest
+ * checkpoint does not cover it (yet). *data is malloc'd; caller frees. */
+VL_MUST_CHECK bool tlog_tile(PGconn *conn, const struct tlog *log, const struct tile_ref *ref, uint8_t **data,
+    size_t *len, struct vl_error *err);
+
+/* Entries [start, end) with their leaf hashes, through `cb`. */
+typedef void (*tlog_entry_cb)(void *arg, uint64_t index, const uint8_t *entry, size_t len,
+    const uint8_t leaf_hash[MERKLE_HASH_LEN]);
+VL_MUST_CHECK bool tlog_entries(PGconn *conn, const struct tlog *log, uint64_t start, uint64_t end,
+    tlog_entry_cb cb, void *arg, struct vl_error *err);
+
+/* Recomputes every leaf hash from the stored entries, every stored subtree
+ * hash from the leaves, and the root, and checks the root against the
+ * latest checkpoint and that checkpoint's signature. Detects rows changed by
+ * someone who got past the triggers. Reports what differs in err. */
+VL_MUST_CHECK bool tlog_verify_storage(PGconn *conn, const struct tlog *log, uint64_t *checked,
+    struct vl_error *err);
+
+#endif

@@ -1,0 +1,600 @@
+/*
+ * tlog.c - the transparent log's storage: append, checkpoints, proofs,
+ * tiles and the storage check. See tlog.h and sql/002_log.sql.
+ */
+#include "vledger/tlog.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vledger/codec.h"
+#include "vledger/jcs.h"
+#include "vledger/log.h"
+#include "vledger/note.h"
+#include "vledger/store.h"
+
+/* Reads complete-subtree hashes from log_nodes for the merkle functions. */
+struct node_reader {
+	PGconn *conn;
+	const char *log_id;
+};
+
+static bool
+node_read(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN], struct vl_error *err)
+{
+	struct node_reader *r = ctx;
+	char level_text[8], index_text[24];
+	const char *params[3] = {r->log_id, level_text, index_text};
+	PGresult *res;
+	bool ok = false;
+
+	snprintf(level_text, sizeof(level_text), "%u", level);
+	snprintf(index_text, sizeof(index_text), "%" PRIu64, index);
+	res = PQexecParams(r->conn, "SELECT hash FROM log_nodes WHERE log_id = $1 AND level = $2 AND node_index = $3",
+	    3, NULL, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(r->conn, res, "log", err);
+	} else if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != MERKLE_HASH_LEN) {
+		vl_error_set(err, VL_DATA_LOSS, "log: the hash of subtree (level %u, index %" PRIu64 ") is missing",
+		    level, index);
+	} else {
+		memcpy(out, PQgetvalue(res, 0, 0), MERKLE_HASH_LEN);
+		ok = true;
+	}
+	PQclear(res);
+	return ok;
+}
+
+static bool
+exec_params(PGconn *conn, const char *sql, int n, const char *const *values, const int *lengths, const int *formats,
+    ExecStatusType want, PGresult **out, const char *what, struct vl_error *err)
+{
+	PGresult *res = PQexecParams(conn, sql, n, NULL, values, lengths, formats, 1);
+
+	if (PQresultStatus(res) != want) {
+		store_error_from_result(conn, res, what, err);
+		PQclear(res);
+		return false;
+	}
+	if (out != NULL)
+		*out = res;
+	else
+		PQclear(res);
+	return true;
+}
+
+/* Signs and stores the checkpoint of the tree of `size` leaves. *note_out
+ * (optional) gets the signed note, malloc'd. */
+static bool
+publish_checkpoint(PGconn *conn, const struct tlog *log, uint64_t size, const uint8_t root[MERKLE_HASH_LEN],
+    char **note_out, struct vl_error *err)
+{
+	char size_text[24], *body, *note = NULL;
+	const char *params[4];
+	int lengths[4] = {0, 0, MERKLE_HASH_LEN, 0}, formats[4] = {0, 0, 1, 0};
+	bool ok;
+
+	body = checkpoint_body(log->origin, size, root);
+	if (!note_sign(log->signer, body, strlen(body), &note, err)) {
+		free(body);
+		return false;
+	}
+	free(body);
+	snprintf(size_text, sizeof(size_text), "%" PRIu64, size);
+	params[0] = log->log_id;
+	params[1] = size_text;
+	params[2] = (const char *)root;
+	params[3] = note;
+	ok = exec_params(conn, "INSERT INTO log_checkpoints (log_id, tree_size, root_hash, note) VALUES ($1, $2, $3, $4)",
+	    4, params, lengths, formats, PGRES_COMMAND_OK, NULL, "log checkpoint", err);
+	if (ok && note_out != NULL)
+		*note_out = note;
+	else
+		free(note);
+	return ok;
+}
+
+bool
+tlog_latest(PGconn *conn, const struct tlog *log, uint64_t *size, uint8_t root[MERKLE_HASH_LEN], char **note,
+    struct vl_error *err)
+{
+	const char *params[1] = {log->log_id};
+	PGresult *res;
+	bool ok = false;
+
+	if (note != NULL)
+		*note = NULL;
+	if (!exec_params(conn,
+	    "SELECT tree_size, root_hash, note FROM log_checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1",
+	    1, params, NULL, NULL, PGRES_TUPLES_OK, &res, "log checkpoint", err))
+		return false;
+	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8 || PQgetlength(res, 0, 1) != MERKLE_HASH_LEN) {
+		vl_error_set(err, VL_DATA_LOSS, "log %s has no checkpoint", log->log_id);
+		goto out;
+	}
+	*size = 0;
+	for (int i = 0; i < 8; i++)
+		*size = *size << 8 | (uint8_t)PQgetvalue(res, 0, 0)[i];
+	memcpy(root, PQgetvalue(res, 0, 1), MERKLE_HASH_LEN);
+	if (note != NULL)
+		*note = xstrndup(PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2));
+	ok = true;
+out:
+	PQclear(res);
+	return ok;
+}
+
+bool
+tlog_open(PGconn *conn, const char *log_id, const char *origin, struct note_signer *signer, struct tlog **out,
+    struct vl_error *err)
+{
+	struct tlog *log = xcalloc(1, sizeof(*log));
+	const char *params[2] = {log_id, origin};
+	PGresult *res = NULL;
+	uint8_t root[MERKLE_HASH_LEN];
+	uint64_t size;
+	char *note = NULL, *text = NULL;
+
+	log->log_id = xstrdup(log_id);
+	log->origin = xstrdup(origin);
+	log->signer = signer;
+	if (!store_exec(conn, "BEGIN", err))
+		goto fail;
+	if (!exec_params(conn, "INSERT INTO logs (log_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, params,
+	    NULL, NULL, PGRES_COMMAND_OK, NULL, "log", err))
+		goto fail_rollback;
+	/* The row lock orders two instances opening a new log together. */
+	if (!exec_params(conn, "SELECT origin FROM logs WHERE log_id = $1 FOR UPDATE", 1, params, NULL, NULL,
+	    PGRES_TUPLES_OK, &res, "log", err))
+		goto fail_rollback;
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), origin) != 0) {
+		vl_error_set(err, VL_FAILED_PRECONDITION, "--origin: log %s was created with origin \"%s\", not \"%s\"",
+		    log_id, PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "?", origin);
+		goto fail_rollback;
+	}
+	PQclear(res);
+	res = NULL;
+	if (!exec_params(conn, "SELECT EXISTS (SELECT 1 FROM log_checkpoints WHERE log_id = $1)", 1, params, NULL,
+	    NULL, PGRES_TUPLES_OK, &res, "log", err))
+		goto fail_rollback;
+	if (PQgetvalue(res, 0, 0)[0] == 0) {  /* binary bool: no checkpoint yet */
+		merkle_empty_root(root);
+		if (!publish_checkpoint(conn, log, 0, root, NULL, err))
+			goto fail_rollback;
+		log_info("log %s: created (origin %s); published the checkpoint of the empty tree", log_id, origin);
+	}
+	PQclear(res);
+	res = NULL;
+	if (!store_exec(conn, "COMMIT", err))
+		goto fail;
+
+	/* A checkpoint signed by another key means this instance would fork
+	 * the log: refuse to start. */
+	if (!tlog_latest(conn, log, &size, root, &note, err))
+		goto fail;
+	if (!note_verify(note_signer_vkey(signer), note, strlen(note), &text, err)) {
+		vl_error_set(err, VL_FAILED_PRECONDITION,
+		    "--log-key: the latest checkpoint of log %s (size %" PRIu64 ") is not signed by this key (%s);"
+		    " start with the log's key", log_id, size, note_signer_vkey(signer));
+		goto fail;
+	}
+	free(text);
+	free(note);
+	*out = log;
+	return true;
+fail_rollback:
+	PQclear(res);
+	res = NULL;
+	PQclear(PQexec(conn, "ROLLBACK"));
+fail:
+	PQclear(res);
+	free(note);
+	tlog_free(log);
+	return false;
+}
+
+void
+tlog_free(struct tlog *log)
+{
+	if (log == NULL)
+		return;
+	note_signer_free(log->signer);
+	free(log->log_id);
+	free(log->origin);
+	free(log);
+}
+
+const char *
+tlog_vkey(const struct tlog *log)
+{
+	return note_signer_vkey(log->signer);
+}
+
+void
+tlog_receipt_free(struct tlog_receipt *receipt)
+{
+	free(receipt->checkpoint);
+	free(receipt->proof);
+	free(receipt->entry);
+	memset(receipt, 0, sizeof(*receipt));
+}
+
+/* {"kind","time","actor"} + facts, canonicalised. */
+static bool
+entry_bytes(const char *kind, const char *actor, const json_t *facts, char **out, size_t *len, struct vl_error *err)
+{
+	json_t *obj = json_object();
+	char now[40];
+	const char *key;
+	json_t *value;
+	bool ok;
+
+	codec_timestamp_format((int64_t)time(NULL), 0, now);
+	json_object_set_new(obj, "kind", json_string(kind));
+	json_object_set_new(obj, "time", json_string(now));
+	json_object_set_new(obj, "actor", json_string(actor));
+	json_object_foreach((json_t *)facts, key, value) {
+		if (json_object_get(obj, key) != NULL) {
+			json_decref(obj);
+			return vl_error_set(err, VL_INTERNAL, "log entry %s: fact \"%s\" clashes with a header field", kind,
+			    key);
+		}
+		json_object_set(obj, key, value);
+	}
+	ok = jcs_serialize(obj, out, len, err);
+	json_decref(obj);
+	return ok;
+}
+
+bool
+tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *actor, const json_t *facts,
+    struct tlog_receipt *receipt, struct vl_error *err)
+{
+	struct node_reader reader = {conn, log->log_id};
+	struct merkle_node nodes[MERKLE_MAX_LEVELS];
+	uint8_t root[MERKLE_HASH_LEN];
+	char index_text[24], level_text[8], *entry = NULL;
+	const char *params[5];
+	int lengths[5] = {0}, formats[5] = {0};
+	PGresult *res;
+	uint64_t index;
+	unsigned count, i;
+	size_t len;
+
+	memset(receipt, 0, sizeof(*receipt));
+	if (!entry_bytes(kind, actor, facts, &entry, &len, err))
+		return false;
+	if (len > TLOG_ENTRY_MAX) {
+		free(entry);
+		return vl_error_set(err, VL_INVALID_ARGUMENT,
+		    "the %s log entry would be %zu bytes; entries are at most %d bytes", kind, len, TLOG_ENTRY_MAX);
+	}
+
+	/* One writer per log: held until this transaction ends. */
+	params[0] = log->log_id;
+	if (!exec_params(conn, "SELECT 1 FROM logs WHERE log_id = $1 FOR UPDATE", 1, params, NULL, NULL,
+	    PGRES_TUPLES_OK, NULL, "log lock", err))
+		goto fail;
+	if (!exec_params(conn, "SELECT coalesce(max(leaf_index) + 1, 0)::text FROM log_entries WHERE log_id = $1", 1,
+	    params, NULL, NULL, PGRES_TUPLES_OK, &res, "log size", err))
+		goto fail;
+	index = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+
+	receipt->leaf_index = index;
+	receipt->tree_size = index + 1;
+	receipt->entry = (uint8_t *)entry;
+	receipt->entry_len = len;
+	merkle_leaf_hash(entry, len, receipt->leaf_hash);
+	snprintf(index_text, sizeof(index_text), "%" PRIu64, index);
+	params[1] = index_text;
+	params[2] = kind;
+	params[3] = entry;
+	lengths[3] = (int)len;
+	formats[3] = 1;
+	params[4] = (const char *)receipt->leaf_hash;
+	lengths[4] = MERKLE_HASH_LEN;
+	formats[4] = 1;
+	if (!exec_params(conn,
+	    "INSERT INTO log_entries (log_id, leaf_index, kind, entry, leaf_hash) VALUES ($1, $2, $3, $4, $5)", 5, params,
+	    lengths, formats, PGRES_COMMAND_OK, NULL, "log entry", err))
+		goto fail;
+
+	if (!merkle_append(index, receipt->leaf_hash, node_read, &reader, nodes, &count, err))
+		goto fail;
+	for (i = 0; i < count; i++) {
+		snprintf(level_text, sizeof(level_text), "%u", nodes[i].level);
+		snprintf(index_text, sizeof(index_text), "%" PRIu64, nodes[i].index);
+		params[1] = level_text;
+		params[2] = index_text;
+		params[3] = (const char *)nodes[i].hash;
+		lengths[3] = MERKLE_HASH_LEN;
+		formats[3] = 1;
+		if (!exec_params(conn, "INSERT INTO log_nodes (log_id, level, node_index, hash) VALUES ($1, $2, $3, $4)",
+		    4, params, lengths, formats, PGRES_COMMAND_OK, NULL, "log node", err))
+			goto fail;
+	}
+	if (!merkle_root(index + 1, node_read, &reader, root, err) ||
+	    !publish_checkpoint(conn, log, index + 1, root, &receipt->checkpoint, err) ||
+	    !merkle_inclusion_proof(index, index + 1, node_read, &reader, &receipt->proof, &receipt->proof_count, err))
+		goto fail;
+	return true;
+fail:
+	tlog_receipt_free(receipt);
+	return false;
+}
+
+bool
+tlog_inclusion_proof(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t size,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
+{
+	struct node_reader reader = {conn, log->log_id};
+	uint8_t root[MERKLE_HASH_LEN];
+	uint64_t latest;
+
+	*proof = NULL;
+	*count = 0;
+	if (!tlog_latest(conn, log, &latest, root, NULL, err))
+		return false;
+	if (size > latest)
+		return vl_error_set(err, VL_OUT_OF_RANGE, "treeSize: %" PRIu64 " is beyond the latest checkpoint (%" PRIu64
+		    ")", size, latest);
+	if (index >= size)
+		return vl_error_set(err, VL_OUT_OF_RANGE, "leafIndex: %" PRIu64 " is not in a tree of %" PRIu64 " leaves",
+		    index, size);
+	return merkle_inclusion_proof(index, size, node_read, &reader, proof, count, err);
+}
+
+bool
+tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t to,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
+{
+	struct node_reader reader = {conn, log->log_id};
+	uint8_t root[MERKLE_HASH_LEN];
+	uint64_t latest;
+
+	*proof = NULL;
+	*count = 0;
+	if (!tlog_latest(conn, log, &latest, root, NULL, err))
+		return false;
+	if (to > latest)
+		return vl_error_set(err, VL_OUT_OF_RANGE, "toSize: %" PRIu64 " is beyond the latest checkpoint (%" PRIu64 ")",
+		    to, latest);
+	if (from > to)
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "fromSize: %" PRIu64 " is larger than toSize %" PRIu64, from,
+		    to);
+	return merkle_consistency_proof(from, to, node_read, &reader, proof, count, err);
+}
+
+bool
+tlog_tile(PGconn *conn, const struct tlog *log, const struct tile_ref *ref, uint8_t **data, size_t *len,
+    struct vl_error *err)
+{
+	uint8_t root[MERKLE_HASH_LEN], *buf = NULL;
+	char level_text[8], start_text[24], end_text[24];
+	const char *params[4];
+	uint64_t latest, available, start;
+	PGresult *res;
+	size_t n = 0;
+	int i, rows;
+
+	*data = NULL;
+	*len = 0;
+	if (!tlog_latest(conn, log, &latest, root, NULL, err))
+		return false;
+	available = ref->entries ? latest : (ref->level * TILE_HEIGHT >= 64 ? 0 : latest >> (ref->level * TILE_HEIGHT));
+	if (ref->index > (UINT64_MAX - TILE_WIDTH) / TILE_WIDTH ||
+	    ref->index * TILE_WIDTH + ref->width > available)
+		return vl_error_set(err, VL_NOT_FOUND, "tile not covered by the latest checkpoint (tree size %" PRIu64 ")",
+		    latest);
+	start = ref->index * TILE_WIDTH;
+	snprintf(start_text, sizeof(start_text), "%" PRIu64, start);
+	snprintf(end_text, sizeof(end_text), "%" PRIu64, start + ref->width);
+	params[0] = log->log_id;
+	if (ref->entries) {
+		params[1] = start_text;
+		params[2] = end_text;
+		if (!exec_params(conn, "SELECT entry FROM log_entries WHERE log_id = $1 AND leaf_index >= $2"
+		    " AND leaf_index < $3 ORDER BY log_entries.leaf_index", 3, params, NULL, NULL, PGRES_TUPLES_OK, &res, "log entries", err))
+			return false;
+	} else {
+		snprintf(level_text, sizeof(level_text), "%u", ref->level * TILE_HEIGHT);
+		params[1] = level_text;
+		params[2] = start_text;
+		params[3] = end_text;
+		if (!exec_params(conn, "SELECT hash FROM log_nodes WHERE log_id = $1 AND level = $2 AND node_index >= $3"
+		    " AND node_index < $4 ORDER BY log_nodes.node_index", 4, params, NULL, NULL, PGRES_TUPLES_OK, &res, "log tile", err))
+			return false;
+	}
+	rows = PQntuples(res);
+	if ((unsigned)rows != ref->width) {
+		PQclear(res);
+		return vl_error_set(err, VL_DATA_LOSS, "log: tile needs %u rows, storage has %d", ref->width, rows);
+	}
+	for (i = 0; i < rows; i++) {
+		size_t item = (size_t)PQgetlength(res, i, 0);
+
+		buf = xrealloc(buf, n + 2 + item);
+		if (ref->entries) {
+			buf[n++] = (uint8_t)(item >> 8);
+			buf[n++] = (uint8_t)item;
+		}
+		memcpy(buf + n, PQgetvalue(res, i, 0), item);
+		n += item;
+	}
+	PQclear(res);
+	*data = buf;
+	*len = n;
+	return true;
+}
+
+bool
+tlog_entries(PGconn *conn, const struct tlog *log, uint64_t start, uint64_t end, tlog_entry_cb cb, void *arg,
+    struct vl_error *err)
+{
+	char start_text[24], end_text[24];
+	const char *params[3] = {log->log_id, start_text, end_text};
+	PGresult *res;
+	int i;
+
+	snprintf(start_text, sizeof(start_text), "%" PRIu64, start);
+	snprintf(end_text, sizeof(end_text), "%" PRIu64, end);
+	res = PQexecParams(conn, "SELECT leaf_index::text, entry, leaf_hash FROM log_entries WHERE log_id = $1"
+	    " AND leaf_index >= $2 AND leaf_index < $3 ORDER BY log_entries.leaf_index", 3, NULL, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "log entries", err);
+		PQclear(res);
+		return false;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		cb(arg, strtoull(PQgetvalue(res, i, 0), NULL, 10), (const uint8_t *)PQgetvalue(res, i, 1),
+		    (size_t)PQgetlength(res, i, 1), (const uint8_t *)PQgetvalue(res, i, 2));
+	PQclear(res);
+	return true;
+}
+
+/* In-memory hashes of every level, for tlog_verify_storage. */
+struct level_hashes {
+	uint8_t (*levels[MERKLE_MAX_LEVELS])[MERKLE_HASH_LEN];
+	uint64_t counts[MERKLE_MAX_LEVELS];
+};
+
+static bool
+memory_node(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN], struct vl_error *err)
+{
+	struct level_hashes *h = ctx;
+
+	if (level >= MERKLE_MAX_LEVELS || index >= h->counts[level])
+		return vl_error_set(err, VL_INTERNAL, "verify: node (%u, %" PRIu64 ") not computed", level, index);
+	memcpy(out, h->levels[level][index], MERKLE_HASH_LEN);
+	return true;
+}
+
+/* Compares the stored hashes of one level with the recomputed ones. */
+static bool
+check_level(PGconn *conn, const struct tlog *log, unsigned level, const struct level_hashes *h, struct vl_error *err)
+{
+	char level_text[8];
+	const char *params[2] = {log->log_id, level_text};
+	PGresult *res;
+	uint64_t i, rows;
+	bool ok = true;
+
+	snprintf(level_text, sizeof(level_text), "%u", level);
+	if (!exec_params(conn, "SELECT node_index::text, hash FROM log_nodes WHERE log_id = $1 AND level = $2"
+	    " ORDER BY log_nodes.node_index", 2, params, NULL, NULL, PGRES_TUPLES_OK, &res, "log nodes", err))
+		return false;
+	rows = (uint64_t)PQntuples(res);
+	for (i = 0; i < rows && ok; i++) {
+		uint64_t index = strtoull(PQgetvalue(res, (int)i, 0), NULL, 10);
+
+		if (index != i || i >= h->counts[level])
+			ok = vl_error_set(err, VL_DATA_LOSS, "verify: unexpected stored node (level %u, index %" PRIu64 ")",
+			    level, index);
+		else if (PQgetlength(res, (int)i, 1) != MERKLE_HASH_LEN ||
+		    memcmp(PQgetvalue(res, (int)i, 1), h->levels[level][i], MERKLE_HASH_LEN) != 0)
+			ok = vl_error_set(err, VL_DATA_LOSS,
+			    "verify: stored hash of subtree (level %u, index %" PRIu64 ") does not match the entries", level, i);
+	}
+	if (ok && rows != h->counts[level])
+		ok = vl_error_set(err, VL_DATA_LOSS, "verify: level %u has %" PRIu64 " stored hashes, expected %" PRIu64,
+		    level, rows, h->counts[level]);
+	PQclear(res);
+	return ok;
+}
+
+bool
+tlog_verify_storage(PGconn *conn, const struct tlog *log, uint64_t *checked, struct vl_error *err)
+{
+	struct level_hashes h;
+	uint8_t root[MERKLE_HASH_LEN], computed[MERKLE_HASH_LEN], parsed_root[MERKLE_HASH_LEN];
+	char *note = NULL, *text = NULL, *origin = NULL, start_text[24];
+	const char *params[2] = {log->log_id, start_text};
+	uint64_t size, parsed_size, next = 0, i;
+	unsigned level;
+	PGresult *res;
+	bool ok = false;
+
+	memset(&h, 0, sizeof(h));
+	*checked = 0;
+	if (!tlog_latest(conn, log, &size, root, &note, err))
+		return false;
+	if (!note_verify(tlog_vkey(log), note, strlen(note), &text, err)) {
+		vl_error_prefix(err, "verify: latest checkpoint");
+		goto out;
+	}
+	if (!checkpoint_parse(text, strlen(text), &origin, &parsed_size, parsed_root, err))
+		goto out;
+	if (parsed_size != size || memcmp(parsed_root, root, MERKLE_HASH_LEN) != 0 || strcmp(origin, log->origin) != 0) {
+		vl_error_set(err, VL_DATA_LOSS, "verify: the stored size or root differs from the signed checkpoint");
+		goto out;
+	}
+
+	/* Leaves, in chunks, each recomputed from its entry. */
+	h.levels[0] = xcalloc(size > 0 ? size : 1, MERKLE_HASH_LEN);
+	while (next < size) {
+		int rows, r;
+
+		snprintf(start_text, sizeof(start_text), "%" PRIu64, next);
+		if (!exec_params(conn, "SELECT leaf_index::text, entry, leaf_hash FROM log_entries WHERE log_id = $1"
+		    " AND leaf_index >= $2 ORDER BY log_entries.leaf_index LIMIT 10000", 2, params, NULL, NULL, PGRES_TUPLES_OK, &res,
+		    "log entries", err))
+			goto out;
+		rows = PQntuples(res);
+		if (rows == 0) {
+			PQclear(res);
+			vl_error_set(err, VL_DATA_LOSS, "verify: entries stop at %" PRIu64 ", the checkpoint has %" PRIu64,
+			    next, size);
+			goto out;
+		}
+		for (r = 0; r < rows && next < size; r++, next++) {
+			uint8_t leaf[MERKLE_HASH_LEN];
+
+			if (strtoull(PQgetvalue(res, r, 0), NULL, 10) != next) {
+				vl_error_set(err, VL_DATA_LOSS, "verify: entry %" PRIu64 " is missing (found %s)", next,
+				    PQgetvalue(res, r, 0));
+				PQclear(res);
+				goto out;
+			}
+			merkle_leaf_hash(PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1), leaf);
+			if (PQgetlength(res, r, 2) != MERKLE_HASH_LEN || memcmp(PQgetvalue(res, r, 2), leaf, MERKLE_HASH_LEN) != 0) {
+				vl_error_set(err, VL_DATA_LOSS, "verify: entry %" PRIu64 " does not hash to its stored leaf hash",
+				    next);
+				PQclear(res);
+				goto out;
+			}
+			memcpy(h.levels[0][next], leaf, MERKLE_HASH_LEN);
+		}
+		PQclear(res);
+	}
+	h.counts[0] = size;
+	/* Every complete subtree, level by level. */
+	for (level = 1; level < MERKLE_MAX_LEVELS && h.counts[level - 1] >= 2; level++) {
+		h.counts[level] = h.counts[level - 1] / 2;
+		h.levels[level] = xcalloc(h.counts[level], MERKLE_HASH_LEN);
+		for (i = 0; i < h.counts[level]; i++)
+			merkle_node_hash(h.levels[level - 1][2 * i], h.levels[level - 1][2 * i + 1], h.levels[level][i]);
+	}
+	for (level = 0; level < MERKLE_MAX_LEVELS; level++)
+		if (!check_level(conn, log, level, &h, err))
+			goto out;
+	if (!merkle_root(size, memory_node, &h, computed, err))
+		goto out;
+	if (memcmp(computed, root, MERKLE_HASH_LEN) != 0) {
+		vl_error_set(err, VL_DATA_LOSS, "verify: the root recomputed from %" PRIu64 " entries differs from the"
+		    " signed checkpoint's", size);
+		goto out;
+	}
+	*checked = size;
+	ok = true;
+out:
+	for (level = 0; level < MERKLE_MAX_LEVELS; level++)
+		free(h.levels[level]);
+	free(note);
+	free(text);
+	free(origin);
+	return ok;
+}
