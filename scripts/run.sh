@@ -40,6 +40,8 @@ for _ in $(seq 1 120); do
 
 vledgerd is ready at $url
   admin token:  $state_dir/admin.token   (mode 0600; send it as "Authorization: Bearer <token>")
+  log vkey:     $(cat "$state_dir/log.vkey" 2>/dev/null)
+                (verify checkpoints and receipts with it; also at $url/log/vkey)
   health:       build/bin/vledger --url $url health
   try:          build/bin/vledger --url $url --token-file $state_dir/admin.token call AdminService/ListOrganizations
   stop:         Ctrl-C (or kill -TERM $pid)
