@@ -14,6 +14,12 @@
  * the caller frees. Returns false on any invalid character or length. */
 bool base64_decode(const char *in, size_t len, uint8_t **out, size_t *out_len);
 
+/* Strict base64 for signed data: the standard alphabet, padded, and
+ * canonical (the unused low bits of the last symbol zero), so every value
+ * has exactly one spelling. Decodes into out (room for `max` bytes); false
+ * for anything else or anything longer. */
+bool base64_decode_strict(const char *in, size_t len, uint8_t *out, size_t max, size_t *out_len);
+
 /* Encodes; returns a malloc'd NUL-terminated string the caller frees.
  * `url`: URL-safe alphabet without padding; else standard with padding. */
 char *base64_encode(const uint8_t *in, size_t len, bool url);

@@ -29,6 +29,8 @@
 
 #include <jansson.h>
 
+#include "vledger/encoding.h"
+
 #include "vledger/log.h"
 
 #define TS_MIN_SECONDS (-62135596800LL)
@@ -93,68 +95,6 @@ codec_elem_size(ProtobufCType type)
 		return sizeof(ProtobufCMessage *);
 	}
 	fatalx("codec: unknown protobuf-c type %d", (int)type);
-}
-
-/* ---- base64 ------------------------------------------------------------ */
-
-static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Accepts the standard and the URL-safe alphabet, with or without padding;
- * padding, when present, must be complete. On success *out is malloc'd (NULL
- * for empty input). */
-static bool
-b64_decode(const char *s, size_t len, uint8_t **out, size_t *out_len)
-{
-	size_t n = len, i, o = 0;
-	uint8_t *buf;
-	uint32_t acc = 0;
-	int bits = 0, v;
-
-	*out = NULL;
-	*out_len = 0;
-	if (n > 0 && s[n - 1] == '=') {
-		if (len % 4 != 0)
-			return false;
-		n--;
-		if (n > 0 && s[n - 1] == '=')
-			n--;
-	}
-	if (n % 4 == 1)
-		return false;
-	if (n == 0)
-		return true;
-	buf = xmalloc(n / 4 * 3 + 3);
-	for (i = 0; i < n; i++) {
-		if ((v = b64_value((unsigned char)s[i])) < 0) {
-			free(buf);
-			return false;
-		}
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	*out = buf;
-	*out_len = o;
-	return true;
 }
 
 /* ---- output buffer ----------------------------------------------------- */
@@ -270,36 +210,12 @@ jbuf_put_real(struct jbuf *b, double d, bool is_float)
 static void
 jbuf_put_base64(struct jbuf *b, const uint8_t *data, size_t len)
 {
-	char q[4];
-	size_t i;
+	char *text = base64_encode(data, len, false);
 
 	jbuf_putc(b, '"');
-	for (i = 0; i + 3 <= len; i += 3) {
-		uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2];
-
-		q[0] = b64_std[v >> 18];
-		q[1] = b64_std[v >> 12 & 63];
-		q[2] = b64_std[v >> 6 & 63];
-		q[3] = b64_std[v & 63];
-		jbuf_put(b, q, 4);
-	}
-	if (len - i == 1) {
-		uint32_t v = (uint32_t)data[i] << 16;
-
-		q[0] = b64_std[v >> 18];
-		q[1] = b64_std[v >> 12 & 63];
-		q[2] = q[3] = '=';
-		jbuf_put(b, q, 4);
-	} else if (len - i == 2) {
-		uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8;
-
-		q[0] = b64_std[v >> 18];
-		q[1] = b64_std[v >> 12 & 63];
-		q[2] = b64_std[v >> 6 & 63];
-		q[3] = '=';
-		jbuf_put(b, q, 4);
-	}
+	jbuf_puts(b, text);
 	jbuf_putc(b, '"');
+	free(text);
 }
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -584,7 +500,7 @@ codec_json_value(const struct schema *schema, const ProtobufCFieldDescriptor *f,
 
 		if (!json_is_string(v))
 			return vl_error_set(err, VL_INVALID_ARGUMENT, ": expected a base64 string");
-		if (!b64_decode(json_string_value(v), json_string_length(v), &data, &len))
+		if (!base64_decode(json_string_value(v), json_string_length(v), &data, &len))
 			return vl_error_set(err, VL_INVALID_ARGUMENT, ": invalid base64");
 		bd->data = data;
 		bd->len = len;

@@ -10,8 +10,10 @@
 
 #include "vledger/log.h"
 
+/* The value of a base64 symbol; `url` also allows '-' and '_' (and the
+ * standard '+' and '/'), otherwise only the standard alphabet. */
 static int
-base64_value(unsigned char c)
+base64_value(unsigned char c, bool url)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -19,9 +21,9 @@ base64_value(unsigned char c)
 		return c - 'a' + 26;
 	if (c >= '0' && c <= '9')
 		return c - '0' + 52;
-	if (c == '+' || c == '-')
+	if (c == '+' || (url && c == '-'))
 		return 62;
-	if (c == '/' || c == '_')
+	if (c == '/' || (url && c == '_'))
 		return 63;
 	return -1;
 }
@@ -34,13 +36,19 @@ base64_decode(const char *in, size_t len, uint8_t **out, size_t *out_len)
 	size_t i, n = 0, bits = 0;
 	int v;
 
-	while (len > 0 && in[len - 1] == '=')
+	/* Padding is optional, but when present it must be complete. */
+	if (len > 0 && in[len - 1] == '=') {
+		if (len % 4 != 0)
+			return false;
 		len--;
+		if (len > 0 && in[len - 1] == '=')
+			len--;
+	}
 	if (len % 4 == 1)
 		return false;
 	buf = xmalloc(len * 3 / 4 + 1);
 	for (i = 0; i < len; i++) {
-		v = base64_value((unsigned char)in[i]);
+		v = base64_value((unsigned char)in[i], true);
 		if (v < 0) {
 			free(buf);
 			return false;
@@ -54,6 +62,40 @@ base64_decode(const char *in, size_t len, uint8_t **out, size_t *out_len)
 	}
 	buf[n] = '\0';
 	*out = buf;
+	*out_len = n;
+	return true;
+}
+
+bool
+base64_decode_strict(const char *in, size_t len, uint8_t *out, size_t max, size_t *out_len)
+{
+	size_t i, n = 0, pad = 0;
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	int v;
+
+	if (len == 0 || len % 4 != 0)
+		return false;
+	if (in[len - 1] == '=')
+		pad++;
+	if (pad == 1 && in[len - 2] == '=')
+		pad++;
+	if (len / 4 * 3 - pad > max)
+		return false;
+	for (i = 0; i < len - pad; i++) {
+		v = base64_value((unsigned char)in[i], false);
+		if (v < 0)
+			return false;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	/* Leftover bits (2 with one '=', 4 with two) must be zero. */
+	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+		return false;
 	*out_len = n;
 	return true;
 }

@@ -143,64 +143,6 @@ note_name_valid(const char *name, size_t len)
 }
 
 /*
- * Strict base64: the standard alphabet, padded, and canonical (the unused
- * low bits of the last symbol zero), so that every value has exactly one
- * spelling. encoding.h's decoder is deliberately lenient (proto3 JSON) and
- * so is not used for anything signed.
- */
-static int
-note_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decodes in[0..len) into out (room for `max` bytes). Returns false for
- * anything not strict base64 or longer than max. */
-static bool
-note_b64_decode(const char *in, size_t len, uint8_t *out, size_t max, size_t *out_len)
-{
-	size_t i, n = 0, pad = 0;
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	int v;
-
-	if (len == 0 || len % 4 != 0)
-		return false;
-	if (in[len - 1] == '=')
-		pad++;
-	if (pad == 1 && in[len - 2] == '=')
-		pad++;
-	if (len / 4 * 3 - pad > max)
-		return false;
-	for (i = 0; i < len - pad; i++) {
-		v = note_b64_value((unsigned char)in[i]);
-		if (v < 0)
-			return false;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	/* Leftover bits (2 with one '=', 4 with two) must be zero. */
-	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
-		return false;
-	*out_len = n;
-	return true;
-}
-
-/*
  * Keys.
  */
 
@@ -641,7 +583,7 @@ note_vkey_parse(const char *vkey, struct note_vkey *vk, struct vl_error *err)
 	key = plus + 10;
 	keylen = strlen(key);
 	raw = xmalloc(keylen / 4 * 3 + 1);
-	if (!note_b64_decode(key, keylen, raw, keylen / 4 * 3 + 1, &rawlen) || rawlen == 0) {
+	if (!base64_decode_strict(key, keylen, raw, keylen / 4 * 3 + 1, &rawlen) || rawlen == 0) {
 		free(raw);
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "vkey: invalid base64 key");
 	}
@@ -740,7 +682,7 @@ note_verify(const char *vkey, const char *note, size_t len, char **text_out, str
 		 * cosignatures, other algorithms): decode whatever length. */
 		b64len = (size_t)(eol - b64);
 		raw = xmalloc(b64len / 4 * 3 + 1);
-		if (!note_b64_decode(b64, b64len, raw, b64len / 4 * 3 + 1, &siglen) || siglen <= NOTE_KEY_ID_LEN) {
+		if (!base64_decode_strict(b64, b64len, raw, b64len / 4 * 3 + 1, &siglen) || siglen <= NOTE_KEY_ID_LEN) {
 			free(raw);
 			return vl_error_set(err, VL_INVALID_ARGUMENT,
 			    "note: signature line %zu: invalid base64 signature", nsigs);
@@ -831,7 +773,7 @@ checkpoint_parse(const char *text, size_t len, char **origin, uint64_t *size, ui
 	p = eol + 1;
 	if (p == end || (eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "checkpoint: no root hash line");
-	if (!note_b64_decode(p, (size_t)(eol - p), hash, sizeof(hash), &hashlen) || hashlen != sizeof(hash))
+	if (!base64_decode_strict(p, (size_t)(eol - p), hash, sizeof(hash), &hashlen) || hashlen != sizeof(hash))
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "checkpoint: root hash must be base64 of 32 bytes");
 
 	/* Extension lines: opaque, but never empty. */
