@@ -40,6 +40,15 @@ void admin_list_tokens(struct rpc_call *call);
 const char *org_kind_db_name(int kind);
 int org_kind_from_db(const char *name);
 const char *org_kind_proto_name(int kind);
+/* Who may act on organisation `org`: an admin always; an office when org
+ * is its organisation or below it; a team leader when org is its team and
+ * SCOPE_TEAM_LEADER is in `allow`. Anyone else, or out of reach:
+ * VL_PERMISSION_DENIED naming `field`. Runs in a store job. */
+#define SCOPE_OFFICE 1u
+#define SCOPE_TEAM_LEADER 2u
+VL_MUST_CHECK bool scope_check(PGconn *conn, const struct principal *p, const char *org, unsigned allow,
+    const char *field, struct vl_error *err);
+
 /* Page tokens are opaque to clients: base64url of "<tag><seq>". */
 char *page_token_encode(char tag, long long seq);
 VL_MUST_CHECK bool page_token_decode(const char *token, char tag, long long *seq, struct vl_error *err);

@@ -15,6 +15,7 @@
 struct store;
 struct router;
 struct tlog;
+struct pii_keys;
 
 struct app {
 	struct event_base *base;
@@ -23,6 +24,7 @@ struct app {
 	struct store *store;
 	struct router *router;
 	struct tlog *tlog;       /* the transparent log; read-only, usable from store jobs */
+	struct pii_keys *pii;    /* personal data keys; read-only, usable from store jobs */
 	struct migration_set migrations;
 	bool shutting_down;
 };

@@ -26,6 +26,11 @@ struct config {
 	char *pg_bindir;         /* NULL: search */
 	char *log_key;           /* NULL: STATE_DIR/log.key, created on first start */
 	char *origin;            /* the log's checkpoint origin and key name */
+	char *pii_key;           /* NULL: STATE_DIR/pii.key, created on first start */
+	int64_t max_shift_hours;
+	int64_t backdate_days;
+	char *star_hours;        /* "100,300,600,1000,1500": hours for star levels 1..5 */
+	int64_t star_minutes[5]; /* parsed from star_hours */
 	bool verify_storage;     /* --verify-storage: check the log's storage and exit */
 	bool check;              /* --check: validate and exit */
 	bool debug;

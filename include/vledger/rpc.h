@@ -84,8 +84,8 @@ int64_t rpc_now_us(void);
  * frees `ctx` with free() (ctx may be NULL).
  *
  * fn runs on a worker thread: it may read call->request, call->principal,
- * ctx and call->app->tlog (immutable after startup), and nothing else of the
- * daemon.
+ * ctx, call->app->config, call->app->tlog and call->app->pii (immutable
+ * after startup), and nothing else of the daemon.
  */
 typedef bool (*rpc_job_fn)(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response,
     size_t *response_len, struct vl_error *err);

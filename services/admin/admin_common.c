@@ -120,6 +120,30 @@ org_within(PGconn *conn, const char *org, const char *ancestor, bool *within, st
 	return true;
 }
 
+bool
+scope_check(PGconn *conn, const struct principal *p, const char *org, unsigned allow, const char *field,
+    struct vl_error *err)
+{
+	bool within = false;
+
+	switch (p->role) {
+	case VLEDGER__V1__ROLE__ROLE_ADMIN:
+		return true;
+	case VLEDGER__V1__ROLE__ROLE_OFFICE:
+		if ((allow & SCOPE_OFFICE) && !org_within(conn, org, p->organization_id, &within, err))
+			return false;
+		break;
+	case VLEDGER__V1__ROLE__ROLE_TEAM_LEADER:
+		within = (allow & SCOPE_TEAM_LEADER) && strcmp(org, p->organization_id) == 0;
+		break;
+	default:
+		break;
+	}
+	if (!within)
+		return vl_error_set(err, VL_PERMISSION_DENIED, "%s: outside what this token may act on", field);
+	return true;
+}
+
 void
 timestamp_from_micros(const char *micros, int64_t *seconds, int32_t *nanos)
 {

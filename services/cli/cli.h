@@ -13,6 +13,7 @@ int cli_call_json(const struct http_url *url, const char *procedure, const char 
     char **response);
 
 int cli_keygen(int argc, char **argv);
+int cli_pii_keygen(int argc, char **argv);
 int cli_verify_receipt(int argc, char **argv);
 int cli_audit(const struct http_url *url, int argc, char **argv);
 

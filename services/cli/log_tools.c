@@ -18,6 +18,7 @@
 #include "vledger/log.h"
 #include "vledger/merkle.h"
 #include "vledger/note.h"
+#include "vledger/pii.h"
 #include "vledger/tile_path.h"
 
 int
@@ -34,6 +35,24 @@ cli_keygen(int argc, char **argv)
 		return 1;
 	}
 	printf("wrote %s (Ed25519, PKCS#8 PEM, mode 0600); start vledgerd with --log-key %s\n", argv[0], argv[0]);
+	return 0;
+}
+
+int
+cli_pii_keygen(int argc, char **argv)
+{
+	struct vl_error err;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: vledger pii-keygen FILE\n");
+		return 2;
+	}
+	if (!pii_key_generate(argv[0], &err)) {
+		fprintf(stderr, "vledger pii-keygen: %s\n", err.message);
+		return 1;
+	}
+	printf("wrote %s (personal data master key, mode 0600); start every vledgerd of this database with"
+	    " --pii-key %s\n", argv[0], argv[0]);
 	return 0;
 }
 

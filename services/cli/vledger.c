@@ -38,6 +38,7 @@ usage(FILE *out)
 	    "                              SERVICE may omit the \"vledger.v1.\" prefix; JSON '-' reads stdin\n"
 	    "  health                      grpc.health.v1.Health/Check; exit 0 when SERVING\n"
 	    "  keygen FILE                 make an Ed25519 checkpoint-signing key (PKCS#8 PEM, mode 0600)\n"
+	    "  pii-keygen FILE             make a master key for volunteers' personal data (mode 0600)\n"
 	    "  verify-receipt --vkey VKEY RECEIPT.json [ENTRY]\n"
 	    "                              check a write's receipt offline: the checkpoint's signature,\n"
 	    "                              the entry's leaf hash and the inclusion proof\n"
@@ -214,6 +215,8 @@ main(int argc, char **argv)
 		return command_health(&url);
 	if (strcmp(argv[a], "keygen") == 0)
 		return cli_keygen(argc - a - 1, argv + a + 1);
+	if (strcmp(argv[a], "pii-keygen") == 0)
+		return cli_pii_keygen(argc - a - 1, argv + a + 1);
 	if (strcmp(argv[a], "verify-receipt") == 0)
 		return cli_verify_receipt(argc - a - 1, argv + a + 1);
 	if (strcmp(argv[a], "audit") == 0)

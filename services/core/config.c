@@ -50,6 +50,14 @@ static const struct setting settings[] = {
 	    "Ed25519 PKCS#8 PEM key that signs checkpoints; unset: STATE_DIR/log.key, made on first start"},
 	{"origin", SETTING_STRING, OFF(origin), "vledger.local/log", 0, 0, "VLEDGER_ORIGIN",
 	    "the log's name: first line of every checkpoint and the signing key's name"},
+	{"pii-key", SETTING_STRING, OFF(pii_key), NULL, 0, 0, "VLEDGER_PII_KEY",
+	    "master key that seals volunteers' personal data; unset: STATE_DIR/pii.key, made on first start"},
+	{"max-shift-hours", SETTING_INT, OFF(max_shift_hours), "16", 1, 72, "VLEDGER_MAX_SHIFT_HOURS",
+	    "longest shift accepted"},
+	{"backdate-days", SETTING_INT, OFF(backdate_days), "90", 0, 3650, "VLEDGER_BACKDATE_DAYS",
+	    "how old a shift a team leader may still record (offices may record older ones)"},
+	{"star-hours", SETTING_STRING, OFF(star_hours), "100,300,600,1000,1500", 0, 0, "VLEDGER_STAR_HOURS",
+	    "lifetime approved hours for star levels 1 to 5, ascending"},
 	{"verify-storage", SETTING_FLAG, OFF(verify_storage), NULL, 0, 0, NULL,
 	    "recompute the log's tree from its stored entries, compare with the signed checkpoint, and exit"},
 	{"check", SETTING_FLAG, OFF(check), NULL, 0, 0, NULL, "validate the configuration and exit"},
@@ -96,6 +104,27 @@ setting_assign(struct config *config, const struct setting *s, const char *value
 			    source, value);
 		}
 		return true;
+	}
+	return true;
+}
+
+/* "100,300,600,1000,1500" -> star_minutes, five ascending positive values. */
+static bool
+star_hours_parse(struct config *config, struct vl_error *err)
+{
+	const char *p = config->star_hours;
+	char *end;
+	long long v, last = 0;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		v = strtoll(p, &end, 10);
+		if (end == p || v <= last || v > 1000000 || (i < 4 && *end != ',') || (i == 4 && *end != '\0'))
+			return vl_error_set(err, VL_INVALID_ARGUMENT,
+			    "--star-hours: expected five ascending hour counts like 100,300,600,1000,1500");
+		config->star_minutes[i] = v * 60;
+		last = v;
+		p = end + 1;
 	}
 	return true;
 }
@@ -151,6 +180,8 @@ config_load(struct config *config, int argc, char **argv, struct vl_error *err)
 		if (!setting_assign(config, s, value, source, err))
 			return false;
 	}
+	if (!star_hours_parse(config, err))
+		return false;
 	if ((config->tls_cert == NULL) != (config->tls_key == NULL))
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "--tls-cert and --tls-key must be given together");
 	return true;

@@ -97,7 +97,9 @@ health_check(struct rpc_call *call)
 
 	/* "" is the server as a whole; vledger's own services are known. */
 	if (req->service[0] != '\0' && strcmp(req->service, "vledger.v1.AdminService") != 0 &&
-	    strcmp(req->service, "vledger.v1.LogService") != 0 && strcmp(req->service, "grpc.health.v1.Health") != 0) {
+	    strcmp(req->service, "vledger.v1.LogService") != 0 &&
+	    strcmp(req->service, "vledger.v1.VolunteerService") != 0 &&
+	    strcmp(req->service, "vledger.v1.RecordsService") != 0 && strcmp(req->service, "grpc.health.v1.Health") != 0) {
 		vl_error_set(&err, VL_NOT_FOUND, "service: unknown service \"%s\"", req->service);
 		rpc_fail(call, &err);
 		return;

@@ -34,6 +34,9 @@
 #include "vledger/log_service.h"
 #include "vledger/migrate.h"
 #include "vledger/note.h"
+#include "vledger/pii.h"
+#include "vledger/records.h"
+#include "vledger/volunteers.h"
 #include "vledger/router.h"
 #include "vledger/store.h"
 #include "vledger/tlog.h"
@@ -118,6 +121,25 @@ load_log_key(const struct config *config, struct note_signer **out, struct vl_er
 	return ok;
 }
 
+/* The master key for personal data: --pii-key, or STATE_DIR/pii.key made on
+ * the first start. */
+static bool
+load_pii_key(const struct config *config, struct pii_keys **out, struct vl_error *err)
+{
+	char *path;
+	bool ok, created = false;
+
+	if (config->pii_key != NULL)
+		return pii_keys_load(config->pii_key, out, err);
+	path = xasprintf("%s/pii.key", config->state_dir);
+	ok = pii_keys_load_or_create(path, &created, out, err);
+	if (ok && created)
+		log_info("personal data key: created %s (mode 0600); back it up: without it no personal data can be read",
+		    path);
+	free(path);
+	return ok;
+}
+
 /* STATE_DIR/log.vkey: the public verifier key, for auditors. */
 static void
 write_vkey(const struct config *config, const char *vkey)
@@ -151,6 +173,8 @@ prepare_database(struct daemon *d, const char *conninfo, struct note_signer *sig
 		goto out;
 	}
 	if (!tlog_open(conn, LOG_ID, d->config.origin, signer, &d->app.tlog, err))
+		goto out;
+	if (!volunteers_check_key(conn, d->app.pii, err))
 		goto out;
 	write_vkey(&d->config, tlog_vkey(d->app.tlog));
 	log_info("log verifier key: %s (also in %s/log.vkey and at GET /log/vkey)", tlog_vkey(d->app.tlog),
@@ -245,7 +269,8 @@ run(struct daemon *d)
 		status = 0;
 		goto cleanup;
 	}
-	if (!prepare_state_dir(config, &err) || !load_log_key(config, &signer, &err))
+	if (!prepare_state_dir(config, &err) || !load_log_key(config, &signer, &err) ||
+	    !load_pii_key(config, &app->pii, &err))
 		goto fail;
 	if (!schema_load(vledger_descriptor_set, vledger_descriptor_set_len, &app->schema, &err))
 		goto fail;
@@ -283,6 +308,8 @@ run(struct daemon *d)
 	router_add(app->router, health_methods, health_methods_count);
 	router_add(app->router, admin_methods, admin_methods_count);
 	router_add(app->router, log_methods, log_methods_count);
+	router_add(app->router, volunteer_methods, volunteer_methods_count);
+	router_add(app->router, records_methods, records_methods_count);
 
 	memset(&http_config, 0, sizeof(http_config));
 	http_config.listen = config->listen;
@@ -315,6 +342,7 @@ cleanup:
 		embedded_pg_stop(d->pg);
 	note_signer_free(signer);
 	tlog_free(app->tlog);
+	pii_keys_free(app->pii);
 	if (d->drain_timer != NULL)
 		event_free(d->drain_timer);
 	if (d->sigterm != NULL)

@@ -105,7 +105,7 @@ vl_stop main
 # HTTPS with --tls-cert/--tls-key.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
 	-keyout "$VL_TMP/key.pem" -out "$VL_TMP/cert.pem" 2>/dev/null
-vl_start tls --database-url "$PG_TEST_URL" --log-key "$VL_TMP/main/state/log.key" --tls-cert "$VL_TMP/cert.pem" --tls-key "$VL_TMP/key.pem"
+vl_start tls --database-url "$PG_TEST_URL" --log-key "$VL_TMP/main/state/log.key" --pii-key "$VL_TMP/main/state/pii.key" --tls-cert "$VL_TMP/cert.pem" --tls-key "$VL_TMP/key.pem"
 for _ in $(seq 1 100); do
 	curl -sk "https://127.0.0.1:${VL_PORT[tls]}/readyz" >/dev/null 2>&1 && break
 	sleep 0.1

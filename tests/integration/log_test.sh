@@ -16,10 +16,11 @@ export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$VL_TMP/gocache" GOFLAG
 
 cli="$VLEDGER_BIN/vledger"
 "$cli" keygen "$VL_TMP/log.key" >/dev/null
+"$cli" pii-keygen "$VL_TMP/pii.key" >/dev/null
 [ "$(stat -c %a "$VL_TMP/log.key")" = 600 ] || fail "keygen did not make a 0600 key"
 if "$cli" keygen "$VL_TMP/log.key" 2>/dev/null; then fail "keygen overwrote an existing key"; fi
 
-vl_start a --database-url "$PG_TEST_URL" --log-key "$VL_TMP/log.key"
+vl_start a --database-url "$PG_TEST_URL" --log-key "$VL_TMP/log.key" --pii-key "$VL_TMP/pii.key"
 vl_wait_ready a
 url_a=$(vl_url a)
 token_file="$VL_TMP/a/state/admin.token"
@@ -62,7 +63,7 @@ pass "receipts verify offline; a changed entry, a changed proof or another key f
 "$cli" --url "$url_a" audit --vkey "$vkey" --state "$VL_TMP/audit.state" --full >/dev/null || fail "audit --full failed"
 
 # Two processes appending at once: one gap-free log, no fork.
-vl_start b --database-url "$PG_TEST_URL" --log-key "$VL_TMP/log.key"
+vl_start b --database-url "$PG_TEST_URL" --log-key "$VL_TMP/log.key" --pii-key "$VL_TMP/pii.key"
 vl_wait_ready b
 url_b=$(vl_url b)
 pids=()
@@ -86,7 +87,7 @@ vl_stop b
 # A different key on the same log would fork it: refused at startup.
 status=0
 timeout 30 "$VLEDGER_BIN/vledgerd" --listen 127.0.0.1:0 --state-dir "$VL_TMP/c" --database-url "$PG_TEST_URL" \
-	--log-key "$VL_TMP/other.key" >"$VL_TMP/c.log" 2>&1 || status=$?
+	--log-key "$VL_TMP/other.key" --pii-key "$VL_TMP/pii.key" >"$VL_TMP/c.log" 2>&1 || status=$?
 [ "$status" -ne 0 ] && grep -q "not signed by this key" "$VL_TMP/c.log" || fail "a second key was accepted: $(tail -2 "$VL_TMP/c.log")"
 pass "a vledgerd with another signing key refuses to start on the log"
 
@@ -109,7 +110,7 @@ pass "UPDATE, DELETE and TRUNCATE on log tables fail"
 vl_stop a
 
 "$VLEDGER_BIN/vledgerd" --verify-storage --state-dir "$VL_TMP/v" --database-url "$PG_TEST_URL" \
-	--log-key "$VL_TMP/log.key" >"$VL_TMP/v.log" 2>&1 || fail "verify-storage on an intact log: $(tail -2 "$VL_TMP/v.log")"
+	--log-key "$VL_TMP/log.key" --pii-key "$VL_TMP/pii.key" >"$VL_TMP/v.log" 2>&1 || fail "verify-storage on an intact log: $(tail -2 "$VL_TMP/v.log")"
 
 # Someone with enough rights disables the triggers and rewrites entry 5.
 sql "ALTER TABLE log_entries DISABLE TRIGGER USER;
@@ -119,10 +120,10 @@ sql "ALTER TABLE log_entries DISABLE TRIGGER USER;
      ALTER TABLE log_entries ENABLE TRIGGER USER;"
 status=0
 "$VLEDGER_BIN/vledgerd" --verify-storage --state-dir "$VL_TMP/v" --database-url "$PG_TEST_URL" \
-	--log-key "$VL_TMP/log.key" >"$VL_TMP/v.log" 2>&1 || status=$?
+	--log-key "$VL_TMP/log.key" --pii-key "$VL_TMP/pii.key" >"$VL_TMP/v.log" 2>&1 || status=$?
 [ "$status" -ne 0 ] && grep -q "index 5)" "$VL_TMP/v.log" ||
 	fail "verify-storage missed the rewritten entry (status $status): $(tail -2 "$VL_TMP/v.log")"
-vl_start a2 --database-url "$PG_TEST_URL" --log-key "$VL_TMP/log.key"
+vl_start a2 --database-url "$PG_TEST_URL" --log-key "$VL_TMP/log.key" --pii-key "$VL_TMP/pii.key"
 vl_wait_ready a2
 if "$cli" --url "$(vl_url a2)" audit --vkey "$vkey" --state "$VL_TMP/audit.state" --full 2>"$VL_TMP/audit.err"; then
 	fail "audit --full missed the rewritten entry"

@@ -26,8 +26,9 @@ pass "--check validates and writes nothing"
 # Two instances at once on an empty database. Instances sharing a log
 # share its signing key.
 "$VLEDGER_BIN/vledger" keygen "$VL_TMP/log.key" >/dev/null
-vl_start a --database-url "$PG_TEST_URL" --sql-dir "$sql_dir" --log-key "$VL_TMP/log.key"
-vl_start b --database-url "$PG_TEST_URL" --sql-dir "$sql_dir" --log-key "$VL_TMP/log.key"
+"$VLEDGER_BIN/vledger" pii-keygen "$VL_TMP/pii.key" >/dev/null
+vl_start a --database-url "$PG_TEST_URL" --sql-dir "$sql_dir" --log-key "$VL_TMP/log.key" --pii-key "$VL_TMP/pii.key"
+vl_start b --database-url "$PG_TEST_URL" --sql-dir "$sql_dir" --log-key "$VL_TMP/log.key" --pii-key "$VL_TMP/pii.key"
 vl_wait_ready a
 vl_wait_ready b
 [ "$(sql 'SELECT count(*) FROM schema_migrations')" = "$files" ] || fail "schema_migrations does not list $files files"
@@ -44,7 +45,7 @@ vl_stop b
 cat >"$sql_dir/900_probe.sql" <<'SQL'
 CREATE TABLE migration_probe (x int);
 SQL
-vl_start c --database-url "$PG_TEST_URL" --sql-dir "$sql_dir" --log-key "$VL_TMP/log.key"
+vl_start c --database-url "$PG_TEST_URL" --sql-dir "$sql_dir" --log-key "$VL_TMP/log.key" --pii-key "$VL_TMP/pii.key"
 vl_wait_ready c
 [ "$(sql "SELECT count(*) FROM schema_migrations WHERE name = '900_probe.sql'")" = 1 ] || fail "900_probe.sql not recorded"
 [ "$(sql "SELECT to_regclass('migration_probe') IS NOT NULL")" = t ] || fail "900_probe.sql not applied"

@@ -1,0 +1,563 @@
+/*
+ * shift_service.c - RecordShift, ApproveShift, RejectShift, GetShift.
+ * See records.h for the rules.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "vledger/admin.h"
+#include "vledger/app.h"
+#include "vledger/auth.h"
+#include "vledger/codec.h"
+#include "vledger/encoding.h"
+#include "vledger/idempotency.h"
+#include "vledger/log.h"
+#include "vledger/log_service.h"
+#include "vledger/records.h"
+#include "vledger/store.h"
+#include "vledger/v1/admin.pb-c.h"
+#include "vledger/v1/records.pb-c.h"
+
+#define FUTURE_SLACK_SECONDS 300
+
+/* Every column is text, so rows read the same in text and binary results. */
+#define SHIFT_COLUMNS \
+	"id, volunteer_id, organization_id, category," \
+	" ((extract(epoch FROM start_time) * 1000000)::bigint)::text," \
+	" ((extract(epoch FROM end_time) * 1000000)::bigint)::text, minutes::text, activity, place, grid," \
+	" beneficiary, role, note, source, status, recorded_by, decided_by, reject_reason"
+
+static const char *const category_names[] = {
+	[VLEDGER__V1__SHIFT_CATEGORY__SHIFT_CATEGORY_BUILDING_SWEEP] = "building_sweep",
+	[VLEDGER__V1__SHIFT_CATEGORY__SHIFT_CATEGORY_TESTING_SITE] = "testing_site",
+	[VLEDGER__V1__SHIFT_CATEGORY__SHIFT_CATEGORY_SUPPLY_DELIVERY] = "supply_delivery",
+	[VLEDGER__V1__SHIFT_CATEGORY__SHIFT_CATEGORY_ELDERLY_CARE] = "elderly_care",
+	[VLEDGER__V1__SHIFT_CATEGORY__SHIFT_CATEGORY_DISINFECTION] = "disinfection",
+	[VLEDGER__V1__SHIFT_CATEGORY__SHIFT_CATEGORY_PUBLICITY] = "publicity",
+	[VLEDGER__V1__SHIFT_CATEGORY__SHIFT_CATEGORY_MEDIATION] = "mediation",
+	[VLEDGER__V1__SHIFT_CATEGORY__SHIFT_CATEGORY_PSYCHOLOGICAL_SUPPORT] = "psychological_support",
+	[VLEDGER__V1__SHIFT_CATEGORY__SHIFT_CATEGORY_OTHER] = "other",
+};
+#define CATEGORY_COUNT (sizeof(category_names) / sizeof(category_names[0]))
+
+static const char *
+category_db_name(int category)
+{
+	if (category <= 0 || (size_t)category >= CATEGORY_COUNT)
+		return NULL;
+	return category_names[category];
+}
+
+int
+records_category_from_db(const char *name)
+{
+	size_t i;
+
+	for (i = 1; i < CATEGORY_COUNT; i++)
+		if (strcmp(category_names[i], name) == 0)
+			return (int)i;
+	return 0;
+}
+
+static int
+status_from_db(const char *s)
+{
+	if (strcmp(s, "pending") == 0)
+		return VLEDGER__V1__SHIFT_STATUS__SHIFT_STATUS_PENDING;
+	if (strcmp(s, "approved") == 0)
+		return VLEDGER__V1__SHIFT_STATUS__SHIFT_STATUS_APPROVED;
+	if (strcmp(s, "rejected") == 0)
+		return VLEDGER__V1__SHIFT_STATUS__SHIFT_STATUS_REJECTED;
+	return 0;
+}
+
+struct shift_view {
+	Vledger__V1__Shift shift;
+	Google__Protobuf__Timestamp start, end;
+};
+
+/* Fills `v` from row `row` selected with SHIFT_COLUMNS; strings point into res. */
+static void
+shift_from_row(const PGresult *res, int row, struct shift_view *v)
+{
+	Vledger__V1__Shift *s = &v->shift;
+
+	vledger__v1__shift__init(s);
+	google__protobuf__timestamp__init(&v->start);
+	google__protobuf__timestamp__init(&v->end);
+	s->id = PQgetvalue(res, row, 0);
+	s->volunteer_id = PQgetvalue(res, row, 1);
+	s->organization_id = PQgetvalue(res, row, 2);
+	s->category = (Vledger__V1__ShiftCategory)records_category_from_db(PQgetvalue(res, row, 3));
+	timestamp_from_micros(PQgetvalue(res, row, 4), &v->start.seconds, &v->start.nanos);
+	timestamp_from_micros(PQgetvalue(res, row, 5), &v->end.seconds, &v->end.nanos);
+	s->start_time = &v->start;
+	s->end_time = &v->end;
+	s->minutes = atoi(PQgetvalue(res, row, 6));
+	s->activity = PQgetvalue(res, row, 7);
+	s->place = PQgetvalue(res, row, 8);
+	s->grid = PQgetvalue(res, row, 9);
+	s->beneficiary = PQgetvalue(res, row, 10);
+	s->role = PQgetvalue(res, row, 11);
+	s->note = PQgetvalue(res, row, 12);
+	s->source = strcmp(PQgetvalue(res, row, 13), "measured") == 0 ? VLEDGER__V1__SHIFT_SOURCE__SHIFT_SOURCE_MEASURED :
+	    VLEDGER__V1__SHIFT_SOURCE__SHIFT_SOURCE_ENTERED;
+	s->status = (Vledger__V1__ShiftStatus)status_from_db(PQgetvalue(res, row, 14));
+	s->recorded_by = PQgetvalue(res, row, 15);
+	s->decided_by = PQgetvalue(res, row, 16);
+	s->reject_reason = PQgetvalue(res, row, 17);
+}
+
+/* A free-text field: at most `max` characters, no control characters
+ * (newlines allowed where `multiline`); `required` rejects empty or blank. */
+static bool
+text_valid(const char *field, const char *s, size_t max, bool required, bool multiline, struct vl_error *err)
+{
+	const unsigned char *p;
+	size_t chars = 0;
+	bool blank = true;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 && !(multiline && (*p == '\n' || *p == '\r' || *p == '\t')))
+			return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: control characters are not allowed", field);
+		if ((*p & 0xC0) != 0x80)
+			chars++;
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			blank = false;
+	}
+	if (required && blank)
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: required", field);
+	if (chars > max)
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: at most %zu characters", field, max);
+	return true;
+}
+
+static bool
+timestamp_valid(const char *field, const Google__Protobuf__Timestamp *t, struct vl_error *err)
+{
+	if (t == NULL)
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: required", field);
+	if (t->nanos < 0 || t->nanos > 999999999)
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: nanos out of range", field);
+	if (t->seconds < 946684800 || t->seconds > 4102444800LL)  /* 2000..2100 */
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: not a plausible service time", field);
+	return true;
+}
+
+/* What the job needs beyond the request: decided on the loop thread. */
+struct record_ctx {
+	int minutes;
+	bool approved;  /* recorded by an office: approved at once */
+};
+
+static bool
+record_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **response, size_t *response_len,
+    struct vl_error *err)
+{
+	const Vledger__V1__RecordShiftRequest *req = (const void *)call->request;
+	const struct record_ctx *ctx = arg;
+	Vledger__V1__RecordShiftResponse out = VLEDGER__V1__RECORD_SHIFT_RESPONSE__INIT;
+	struct shift_view view;
+	struct log_record record;
+	char id[32], start[40], end[40], minutes[16];
+	const char *params[16];
+	PGresult *res = NULL;
+	json_t *facts;
+	bool ok = false;
+
+	memset(&record, 0, sizeof(record));
+	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
+		return false;
+	if (*response != NULL)
+		return true;
+
+	params[0] = req->organization_id;
+	res = PQexecParams(conn, "SELECT kind FROM organizations WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "organizationId", err);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		vl_error_set(err, VL_NOT_FOUND, "organizationId: no such organization");
+		goto out;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "team") != 0 && strcmp(PQgetvalue(res, 0, 0), "community") != 0) {
+		vl_error_set(err, VL_INVALID_ARGUMENT, "organizationId: service is recorded for a TEAM or a COMMUNITY");
+		goto out;
+	}
+	PQclear(res);
+	params[0] = req->volunteer_id;
+	res = PQexecParams(conn, "SELECT organization_id FROM volunteers WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "volunteerId", err);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		vl_error_set(err, VL_NOT_FOUND, "volunteerId: no such volunteer");
+		goto out;
+	}
+	if (!scope_check(conn, &call->principal, req->organization_id, SCOPE_OFFICE | SCOPE_TEAM_LEADER,
+	    "organizationId", err) ||
+	    !scope_check(conn, &call->principal, PQgetvalue(res, 0, 0), SCOPE_OFFICE | SCOPE_TEAM_LEADER, "volunteerId",
+	    err))
+		goto out;
+	PQclear(res);
+
+	/* One volunteer's shifts are recorded one at a time, so the overlap
+	 * check below cannot race; the exclusion constraint backs it up. */
+	res = PQexecParams(conn, "SELECT pg_advisory_xact_lock(hashtextextended('shift:' || $1, 0))", 1, NULL, params,
+	    NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "volunteerId", err);
+		goto out;
+	}
+	PQclear(res);
+	codec_timestamp_format(req->start_time->seconds, req->start_time->nanos, start);
+	codec_timestamp_format(req->end_time->seconds, req->end_time->nanos, end);
+	params[1] = start;
+	params[2] = end;
+	res = PQexecParams(conn,
+	    "SELECT id, to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	    " to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM shifts"
+	    " WHERE volunteer_id = $1 AND status <> 'rejected' AND NOT voided"
+	    "   AND tstzrange(start_time, end_time) && tstzrange($2::timestamptz, $3::timestamptz) LIMIT 1",
+	    3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "startTime", err);
+		goto out;
+	}
+	if (PQntuples(res) > 0) {
+		vl_error_set(err, VL_FAILED_PRECONDITION, "startTime: overlaps shift %s (%s to %s) of this volunteer",
+		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+		goto out;
+	}
+	PQclear(res);
+
+	random_id("shf_", id, sizeof(id));
+	snprintf(minutes, sizeof(minutes), "%d", ctx->minutes);
+	params[0] = id;
+	params[1] = req->volunteer_id;
+	params[2] = req->organization_id;
+	params[3] = category_db_name(req->category);
+	params[4] = start;
+	params[5] = end;
+	params[6] = minutes;
+	params[7] = req->activity;
+	params[8] = req->place;
+	params[9] = req->grid;
+	params[10] = req->beneficiary;
+	params[11] = req->role;
+	params[12] = req->note;
+	params[13] = ctx->approved ? "approved" : "pending";
+	params[14] = call->principal.token_id;
+	params[15] = ctx->approved ? call->principal.token_id : "";
+	res = PQexecParams(conn,
+	    "INSERT INTO shifts (id, volunteer_id, organization_id, category, start_time, end_time, minutes, activity,"
+	    " place, grid, beneficiary, role, note, source, status, recorded_by, decided_by, decide_time)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'entered', $14, $15, $16,"
+	    "  CASE WHEN $16 = '' THEN NULL ELSE now() END)"
+	    " RETURNING " SHIFT_COLUMNS,
+	    16, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "shift", err);
+		goto out;
+	}
+	shift_from_row(res, 0, &view);
+	facts = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "id", id, "volunteerId",
+	    req->volunteer_id, "organizationId", req->organization_id, "category", category_db_name(req->category),
+	    "startTime", start, "endTime", end, "minutes", ctx->minutes, "activity", req->activity, "place", req->place,
+	    "source", "entered", "status", ctx->approved ? "approved" : "pending");
+	if (req->grid[0] != '\0')
+		json_object_set_new(facts, "grid", json_string(req->grid));
+	if (req->beneficiary[0] != '\0')
+		json_object_set_new(facts, "beneficiary", json_string(req->beneficiary));
+	if (req->role[0] != '\0')
+		json_object_set_new(facts, "role", json_string(req->role));
+	if (req->note[0] != '\0')
+		json_object_set_new(facts, "note", json_string(req->note));
+	if (!log_record_append(conn, call, "shift_recorded", json_pack("{s:o}", "shift", facts), &record, err))
+		goto out;
+	out.shift = &view.shift;
+	out.receipt = &record.message;
+	codec_encode_binary(&out.base, response, response_len);
+	ok = idempotency_record(conn, call, req->idempotency_key, *response, *response_len, err);
+out:
+	log_record_release(&record);
+	PQclear(res);
+	return ok;
+}
+
+static void
+record_shift(struct rpc_call *call)
+{
+	const Vledger__V1__RecordShiftRequest *req = (const void *)call->request;
+	const struct config *config = call->app->config;
+	int role = call->principal.role;
+	struct record_ctx *ctx;
+	struct vl_error err;
+	int64_t now = (int64_t)time(NULL), length;
+
+	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
+	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
+		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot record shifts", role_proto_name(role));
+		goto fail;
+	}
+	if (!idempotency_key_valid(req->idempotency_key, &err))
+		goto fail;
+	if (req->volunteer_id[0] == '\0') {
+		vl_error_set(&err, VL_INVALID_ARGUMENT, "volunteerId: required");
+		goto fail;
+	}
+	if (req->organization_id[0] == '\0') {
+		vl_error_set(&err, VL_INVALID_ARGUMENT, "organizationId: required");
+		goto fail;
+	}
+	if (category_db_name(req->category) == NULL) {
+		vl_error_set(&err, VL_INVALID_ARGUMENT, "category: required (one of the SHIFT_CATEGORY_ values)");
+		goto fail;
+	}
+	if (!timestamp_valid("startTime", req->start_time, &err) || !timestamp_valid("endTime", req->end_time, &err))
+		goto fail;
+	length = req->end_time->seconds - req->start_time->seconds;
+	if (length < 0 || (length == 0 && req->end_time->nanos <= req->start_time->nanos)) {
+		vl_error_set(&err, VL_INVALID_ARGUMENT, "endTime: must be after startTime");
+		goto fail;
+	}
+	if (length > config->max_shift_hours * 3600 ||
+	    (length == config->max_shift_hours * 3600 && req->end_time->nanos > req->start_time->nanos)) {
+		vl_error_set(&err, VL_INVALID_ARGUMENT, "endTime: the shift is longer than %lld hours (--max-shift-hours)",
+		    (long long)config->max_shift_hours);
+		goto fail;
+	}
+	if (req->start_time->seconds > now + FUTURE_SLACK_SECONDS) {
+		vl_error_set(&err, VL_INVALID_ARGUMENT, "startTime: more than 5 minutes in the future");
+		goto fail;
+	}
+	if (req->end_time->seconds > now + FUTURE_SLACK_SECONDS) {
+		vl_error_set(&err, VL_INVALID_ARGUMENT, "endTime: more than 5 minutes in the future; record a shift once it"
+		    " is served");
+		goto fail;
+	}
+	if (role == VLEDGER__V1__ROLE__ROLE_TEAM_LEADER && req->start_time->seconds < now - config->backdate_days * 86400) {
+		vl_error_set(&err, VL_FAILED_PRECONDITION, "startTime: older than %lld days (--backdate-days); only an office"
+		    " may record it", (long long)config->backdate_days);
+		goto fail;
+	}
+	if (!text_valid("activity", req->activity, 200, true, false, &err) ||
+	    !text_valid("place", req->place, 200, true, false, &err) ||
+	    !text_valid("grid", req->grid, 100, false, false, &err) ||
+	    !text_valid("beneficiary", req->beneficiary, 200, false, false, &err) ||
+	    !text_valid("role", req->role, 100, false, false, &err) ||
+	    !text_valid("note", req->note, 500, false, true, &err))
+		goto fail;
+	ctx = xcalloc(1, sizeof(*ctx));
+	/* Whole minutes of actual service. */
+	ctx->minutes = (int)(length / 60);
+	ctx->approved = role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER;
+	rpc_run_job(call, record_job, ctx);
+	return;
+fail:
+	rpc_fail(call, &err);
+}
+
+/* Loads shift `id` FOR UPDATE and checks the caller's reach. */
+static bool
+shift_load(PGconn *conn, const struct rpc_call *call, const char *id, unsigned allow, bool lock, PGresult **out,
+    struct vl_error *err)
+{
+	const char *params[1] = {id};
+	PGresult *res;
+
+	res = PQexecParams(conn, lock ? "SELECT " SHIFT_COLUMNS " FROM shifts WHERE id = $1 FOR UPDATE" :
+	    "SELECT " SHIFT_COLUMNS " FROM shifts WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "shiftId", err);
+		PQclear(res);
+		return false;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return vl_error_set(err, VL_NOT_FOUND, "shiftId: no such shift");
+	}
+	if (!scope_check(conn, &call->principal, PQgetvalue(res, 0, 2), allow, "shiftId", err)) {
+		PQclear(res);
+		return false;
+	}
+	*out = res;
+	return true;
+}
+
+/* ApproveShift and RejectShift: a pending shift becomes approved or
+ * rejected, by an office at or above its organisation. */
+static bool
+decide_job(PGconn *conn, struct rpc_call *call, const char *shift_id, const char *key, const char *reason,
+    uint8_t **response, size_t *response_len, struct vl_error *err)
+{
+	bool approve = reason == NULL;
+	Vledger__V1__ApproveShiftResponse approved = VLEDGER__V1__APPROVE_SHIFT_RESPONSE__INIT;
+	Vledger__V1__RejectShiftResponse rejected = VLEDGER__V1__REJECT_SHIFT_RESPONSE__INIT;
+	const char *params[4] = {shift_id, approve ? "approved" : "rejected", call->principal.token_id,
+	    approve ? "" : reason};
+	struct shift_view view;
+	struct log_record record;
+	PGresult *res = NULL;
+	json_t *facts;
+	bool ok = false;
+
+	memset(&record, 0, sizeof(record));
+	if (!idempotency_claim(conn, call, key, response, response_len, err))
+		return false;
+	if (*response != NULL)
+		return true;
+	if (!shift_load(conn, call, shift_id, SCOPE_OFFICE, true, &res, err))
+		return false;
+	if (strcmp(PQgetvalue(res, 0, 14), "pending") != 0) {
+		vl_error_set(err, VL_FAILED_PRECONDITION, "shiftId: the shift is already %s", PQgetvalue(res, 0, 14));
+		goto out;
+	}
+	PQclear(res);
+	res = PQexecParams(conn, "UPDATE shifts SET status = $2, decided_by = $3, decide_time = now(), reject_reason = $4"
+	    " WHERE id = $1 RETURNING " SHIFT_COLUMNS, 4, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		store_error_from_result(conn, res, "shiftId", err);
+		goto out;
+	}
+	shift_from_row(res, 0, &view);
+	facts = json_pack("{s:{s:s}}", "shift", "id", shift_id);
+	if (!approve)
+		json_object_set_new(facts, "reason", json_string(reason));
+	if (!log_record_append(conn, call, approve ? "shift_approved" : "shift_rejected", facts, &record, err))
+		goto out;
+	if (approve) {
+		approved.shift = &view.shift;
+		approved.receipt = &record.message;
+		codec_encode_binary(&approved.base, response, response_len);
+	} else {
+		rejected.shift = &view.shift;
+		rejected.receipt = &record.message;
+		codec_encode_binary(&rejected.base, response, response_len);
+	}
+	ok = idempotency_record(conn, call, key, *response, *response_len, err);
+out:
+	log_record_release(&record);
+	PQclear(res);
+	return ok;
+}
+
+static bool
+approve_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, size_t *response_len,
+    struct vl_error *err)
+{
+	const Vledger__V1__ApproveShiftRequest *req = (const void *)call->request;
+
+	return decide_job(conn, call, req->shift_id, req->idempotency_key, NULL, response, response_len, err);
+}
+
+static bool
+reject_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, size_t *response_len,
+    struct vl_error *err)
+{
+	const Vledger__V1__RejectShiftRequest *req = (const void *)call->request;
+
+	return decide_job(conn, call, req->shift_id, req->idempotency_key, req->reason, response, response_len, err);
+}
+
+/* Checks common to ApproveShift and RejectShift. */
+static bool
+decide_valid(const struct rpc_call *call, const char *shift_id, const char *key, struct vl_error *err)
+{
+	int role = call->principal.role;
+
+	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE)
+		return vl_error_set(err, VL_PERMISSION_DENIED, "%s tokens cannot approve or reject shifts",
+		    role_proto_name(role));
+	if (!idempotency_key_valid(key, err))
+		return false;
+	if (shift_id[0] == '\0')
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "shiftId: required");
+	return true;
+}
+
+static void
+approve_shift(struct rpc_call *call)
+{
+	const Vledger__V1__ApproveShiftRequest *req = (const void *)call->request;
+	struct vl_error err;
+
+	if (!decide_valid(call, req->shift_id, req->idempotency_key, &err)) {
+		rpc_fail(call, &err);
+		return;
+	}
+	rpc_run_job(call, approve_job, NULL);
+}
+
+static void
+reject_shift(struct rpc_call *call)
+{
+	const Vledger__V1__RejectShiftRequest *req = (const void *)call->request;
+	struct vl_error err;
+
+	if (!decide_valid(call, req->shift_id, req->idempotency_key, &err) ||
+	    !text_valid("reason", req->reason, 300, true, true, &err)) {
+		rpc_fail(call, &err);
+		return;
+	}
+	rpc_run_job(call, reject_job, NULL);
+}
+
+static bool
+get_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, size_t *response_len,
+    struct vl_error *err)
+{
+	const Vledger__V1__GetShiftRequest *req = (const void *)call->request;
+	Vledger__V1__GetShiftResponse out = VLEDGER__V1__GET_SHIFT_RESPONSE__INIT;
+	struct shift_view view;
+	PGresult *res;
+
+	if (!shift_load(conn, call, req->shift_id, SCOPE_OFFICE | SCOPE_TEAM_LEADER, false, &res, err))
+		return false;
+	shift_from_row(res, 0, &view);
+	out.shift = &view.shift;
+	codec_encode_binary(&out.base, response, response_len);
+	PQclear(res);
+	return true;
+}
+
+static void
+get_shift(struct rpc_call *call)
+{
+	const Vledger__V1__GetShiftRequest *req = (const void *)call->request;
+	int role = call->principal.role;
+	struct vl_error err;
+
+	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
+	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
+		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot read shifts", role_proto_name(role));
+		rpc_fail(call, &err);
+		return;
+	}
+	if (req->shift_id[0] == '\0') {
+		vl_error_set(&err, VL_INVALID_ARGUMENT, "shiftId: required");
+		rpc_fail(call, &err);
+		return;
+	}
+	rpc_run_job(call, get_job, NULL);
+}
+
+const struct rpc_method records_methods[] = {
+	{"vledger.v1.RecordsService", "RecordShift", &vledger__v1__record_shift_request__descriptor,
+	    &vledger__v1__record_shift_response__descriptor, RPC_TOKEN, record_shift, false},
+	{"vledger.v1.RecordsService", "ApproveShift", &vledger__v1__approve_shift_request__descriptor,
+	    &vledger__v1__approve_shift_response__descriptor, RPC_TOKEN, approve_shift, false},
+	{"vledger.v1.RecordsService", "RejectShift", &vledger__v1__reject_shift_request__descriptor,
+	    &vledger__v1__reject_shift_response__descriptor, RPC_TOKEN, reject_shift, false},
+	{"vledger.v1.RecordsService", "GetShift", &vledger__v1__get_shift_request__descriptor,
+	    &vledger__v1__get_shift_response__descriptor, RPC_TOKEN, get_shift, false},
+	{"vledger.v1.RecordsService", "GetVolunteerSummary", &vledger__v1__get_volunteer_summary_request__descriptor,
+	    &vledger__v1__get_volunteer_summary_response__descriptor, RPC_TOKEN, records_get_volunteer_summary, false},
+};
+const size_t records_methods_count = sizeof(records_methods) / sizeof(records_methods[0]);
