@@ -359,7 +359,9 @@ store_code_for_sqlstate(const char *state)
 	if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
 	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)
 		return VL_UNAVAILABLE;
-	if (strcmp(state, "57014") == 0)
+	/* query_canceled by statement_timeout, lock_not_available by
+	 * lock_timeout: vledgerd sets both only from a call's deadline. */
+	if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0)
 		return VL_DEADLINE_EXCEEDED;
 	if (strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0 ||
 	    strcmp(state, "23503") == 0 || strncmp(state, "22", 2) == 0)

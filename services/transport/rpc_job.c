@@ -62,9 +62,8 @@ rollback:
 	job->response = NULL;
 	res = PQexec(conn, "ROLLBACK");
 	PQclear(res);
-	/* A statement cut off by the deadline is the caller's timeout. */
-	if (job->err.code == VL_DEADLINE_EXCEEDED || (job->err.code != VL_OK && call->deadline_us != 0 &&
-	    rpc_now_us() >= call->deadline_us && job->err.code == VL_UNAVAILABLE))
+	/* Whatever failed once the deadline had passed failed because of it. */
+	if (job->err.code == VL_DEADLINE_EXCEEDED || (call->deadline_us != 0 && rpc_now_us() >= call->deadline_us))
 		vl_error_set(&job->err, VL_DEADLINE_EXCEEDED, "deadline exceeded");
 }
 
