@@ -200,6 +200,14 @@ VL_MUST_CHECK bool pii_phone_valid(const char *s, struct vl_error *err);
  * number is the caller's to allow (this rejects ""). */
 VL_MUST_CHECK bool pii_id_number_valid(const char *s, struct vl_error *err);
 
+/* Feedback tickets: PII_TICKET_LEN base32 characters (50 bits) derived with
+ * HMAC-SHA-256 under a key derived from the master key ("vledger feedback
+ * ticket v1") from `scope` and `index`. Deriving instead of drawing them
+ * lets a retried request get the same tickets back while only their hashes
+ * are stored. */
+#define PII_TICKET_LEN 10
+void pii_ticket_code(const struct pii_keys *keys, const char *scope, uint32_t index, char out[PII_TICKET_LEN + 1]);
+
 /* pii_name_valid, and pii_phone_valid / pii_id_number_valid for the fields
  * that are not empty (or NULL). */
 VL_MUST_CHECK bool pii_record_valid(const struct pii_record *rec, struct vl_error *err);

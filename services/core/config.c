@@ -56,6 +56,8 @@ static const struct setting settings[] = {
 	    "longest shift accepted"},
 	{"backdate-days", SETTING_INT, OFF(backdate_days), "90", 0, 3650, "VLEDGER_BACKDATE_DAYS",
 	    "how old a shift a team leader may still record (offices may record older ones)"},
+	{"ticket-days", SETTING_INT, OFF(ticket_days), "30", 1, 365, "VLEDGER_TICKET_DAYS",
+	    "how long a feedback ticket can be used"},
 	{"star-hours", SETTING_STRING, OFF(star_hours), "100,300,600,1000,1500", 0, 0, "VLEDGER_STAR_HOURS",
 	    "lifetime approved hours for star levels 1 to 5, ascending"},
 	{"verify-storage", SETTING_FLAG, OFF(verify_storage), NULL, 0, 0, NULL,

@@ -39,11 +39,13 @@
 static const char label_wrap[] = "vledger pii wrap v1";
 static const char label_commit[] = "vledger pii commit v1";
 static const char label_index[] = "vledger pii index v1";
+static const char label_ticket[] = "vledger feedback ticket v1";
 
 struct pii_keys {
 	uint8_t wrap[PII_KEY_LEN];
 	uint8_t commit[PII_KEY_LEN];
 	uint8_t index[PII_KEY_LEN];
+	uint8_t ticket[PII_KEY_LEN];
 };
 
 /*
@@ -229,7 +231,8 @@ pii_keys_load(const char *path, struct pii_keys **out, struct vl_error *err)
 	ok = (kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) != NULL && (kctx = EVP_KDF_CTX_new(kdf)) != NULL &&
 	    pii_hkdf(kctx, master, label_wrap, k->wrap) &&
 	    pii_hkdf(kctx, master, label_commit, k->commit) &&
-	    pii_hkdf(kctx, master, label_index, k->index);
+	    pii_hkdf(kctx, master, label_index, k->index) &&
+	    pii_hkdf(kctx, master, label_ticket, k->ticket);
 	/* The context holds a copy of the master key; freeing it wipes it. */
 	EVP_KDF_CTX_free(kctx);
 	EVP_KDF_free(kdf);
@@ -769,4 +772,34 @@ pii_mask_id_number(const char *id, char out[PII_MASK_LEN])
 	out[j] = '\0';
 	OPENSSL_cleanse(norm, n);
 	free(norm);
+}
+
+void
+pii_ticket_code(const struct pii_keys *keys, const char *scope, uint32_t index, char out[PII_TICKET_LEN + 1])
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	uint8_t mac[EVP_MAX_MD_SIZE], buf[4];
+	unsigned int maclen = 0;
+	size_t scope_len = strlen(scope), i;
+	uint8_t *msg = xmalloc(scope_len + 1 + sizeof(buf));
+	uint64_t bits = 0;
+
+	buf[0] = (uint8_t)(index >> 24);
+	buf[1] = (uint8_t)(index >> 16);
+	buf[2] = (uint8_t)(index >> 8);
+	buf[3] = (uint8_t)index;
+	memcpy(msg, scope, scope_len);
+	msg[scope_len] = 0;
+	memcpy(msg + scope_len + 1, buf, sizeof(buf));
+	if (HMAC(EVP_sha256(), keys->ticket, PII_KEY_LEN, msg, scope_len + 1 + sizeof(buf), mac, &maclen) == NULL)
+		fatalx("HMAC-SHA-256 failed");
+	free(msg);
+	/* The first 50 bits, as 10 base32 characters. */
+	for (i = 0; i < 7; i++)
+		bits = bits << 8 | mac[i];
+	bits >>= 6;
+	for (i = 0; i < PII_TICKET_LEN; i++)
+		out[i] = alphabet[(bits >> (5 * (PII_TICKET_LEN - 1 - i))) & 31];
+	out[PII_TICKET_LEN] = '\0';
+	OPENSSL_cleanse(mac, sizeof(mac));
 }

@@ -99,7 +99,8 @@ health_check(struct rpc_call *call)
 	if (req->service[0] != '\0' && strcmp(req->service, "vledger.v1.AdminService") != 0 &&
 	    strcmp(req->service, "vledger.v1.LogService") != 0 &&
 	    strcmp(req->service, "vledger.v1.VolunteerService") != 0 &&
-	    strcmp(req->service, "vledger.v1.RecordsService") != 0 && strcmp(req->service, "grpc.health.v1.Health") != 0) {
+	    strcmp(req->service, "vledger.v1.RecordsService") != 0 &&
+	    strcmp(req->service, "vledger.v1.FeedbackService") != 0 && strcmp(req->service, "grpc.health.v1.Health") != 0) {
 		vl_error_set(&err, VL_NOT_FOUND, "service: unknown service \"%s\"", req->service);
 		rpc_fail(call, &err);
 		return;

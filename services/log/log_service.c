@@ -42,7 +42,9 @@ log_record_append(PGconn *conn, const struct rpc_call *call, const char *kind, j
 	bool ok;
 
 	memset(record, 0, sizeof(*record));
-	ok = tlog_append(conn, call->app->tlog, kind, call->principal.token_id, facts, &record->receipt, err);
+	/* Public RPCs (feedback) have no token: their actor is "public". */
+	ok = tlog_append(conn, call->app->tlog, kind,
+	    call->principal.token_id[0] != '\0' ? call->principal.token_id : "public", facts, &record->receipt, err);
 	json_decref(facts);
 	if (!ok)
 		return false;

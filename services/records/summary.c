@@ -18,6 +18,7 @@
 
 /* Only approved, non-voided shifts count anywhere. */
 #define COUNTED "status = 'approved' AND NOT voided"
+#define IN_PERIOD_S "volunteer_id = $1 AND ($2::timestamptz IS NULL OR s.start_time >= $2) AND ($3::timestamptz IS NULL OR s.start_time < $3)"
 #define IN_PERIOD "volunteer_id = $1 AND ($2::timestamptz IS NULL OR start_time >= $2) AND ($3::timestamptz IS NULL OR start_time < $3)"
 
 static int
@@ -55,7 +56,7 @@ summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, 
 	Vledger__V1__OrganizationMinutes *orgs = NULL, **org_ptrs = NULL;
 	char from[40], to[40];
 	const char *params[3] = {req->volunteer_id, NULL, NULL};
-	PGresult *res = NULL, *by_cat = NULL, *by_org = NULL;
+	PGresult *res = NULL, *by_cat = NULL, *by_org = NULL, *fb = NULL;
 	bool ok = false;
 	int i;
 
@@ -92,7 +93,10 @@ summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, 
 	    !query(conn, "SELECT category, sum(minutes)::text FROM shifts WHERE " COUNTED " AND " IN_PERIOD
 	    " GROUP BY category ORDER BY category", params, &by_cat, err) ||
 	    !query(conn, "SELECT organization_id, sum(minutes)::text FROM shifts WHERE " COUNTED " AND " IN_PERIOD
-	    " GROUP BY organization_id ORDER BY organization_id", params, &by_org, err))
+	    " GROUP BY organization_id ORDER BY organization_id", params, &by_org, err) ||
+	    !query(conn, "SELECT count(*)::text, coalesce(avg(f.rating), 0)::text FROM feedback f"
+	    " JOIN shifts s ON s.id = f.shift_id WHERE s.status = 'approved' AND NOT s.voided AND s." IN_PERIOD_S,
+	    params, &fb, err))
 		goto out;
 
 	summary.volunteer_id = req->volunteer_id;
@@ -103,6 +107,8 @@ summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, 
 	summary.pending_shift_count = atoi(PQgetvalue(res, 0, 4));
 	summary.lifetime_minutes = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
 	summary.star_level = star_level(call->app->config, summary.lifetime_minutes);
+	summary.feedback_count = atoi(PQgetvalue(fb, 0, 0));
+	summary.average_rating = strtod(PQgetvalue(fb, 0, 1), NULL);
 
 	cats = xcalloc((size_t)PQntuples(by_cat) + 1, sizeof(*cats));
 	cat_ptrs = xcalloc((size_t)PQntuples(by_cat) + 1, sizeof(*cat_ptrs));
@@ -135,6 +141,7 @@ out:
 	PQclear(res);
 	PQclear(by_cat);
 	PQclear(by_org);
+	PQclear(fb);
 	return ok;
 }
 

@@ -28,6 +28,7 @@
 #include "vledger/connect.h"
 #include "vledger/dispatch.h"
 #include "vledger/embedded_pg.h"
+#include "vledger/feedback.h"
 #include "vledger/health.h"
 #include "vledger/http_server.h"
 #include "vledger/log.h"
@@ -310,6 +311,7 @@ run(struct daemon *d)
 	router_add(app->router, log_methods, log_methods_count);
 	router_add(app->router, volunteer_methods, volunteer_methods_count);
 	router_add(app->router, records_methods, records_methods_count);
+	router_add(app->router, feedback_methods, feedback_methods_count);
 
 	memset(&http_config, 0, sizeof(http_config));
 	http_config.listen = config->listen;
