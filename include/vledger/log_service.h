@@ -33,6 +33,12 @@ struct log_record {
  * with log_record_release() whether or not it succeeded. */
 VL_MUST_CHECK bool log_record_append(PGconn *conn, const struct rpc_call *call, const char *kind, json_t *facts,
     struct log_record *record, struct vl_error *err);
+
+/* The same, and indexes the entry under the volunteer and/or organisation
+ * it concerns (either may be NULL) for ListEntries (entry_subjects). Every
+ * entry about a volunteer or an organisation's records should use this. */
+VL_MUST_CHECK bool log_record_append_about(PGconn *conn, const struct rpc_call *call, const char *kind, json_t *facts,
+    const char *volunteer_id, const char *organization_id, struct log_record *record, struct vl_error *err);
 void log_record_release(struct log_record *record);
 
 /* A Receipt message that points into `receipt`; `hashes` must have room for

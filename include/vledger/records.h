@@ -14,10 +14,58 @@
 
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
+#include "vledger/config.h"
 #include "vledger/rpc.h"
+#include "vledger/v1/records.pb-c.h"
 
 extern const struct rpc_method records_methods[];
 extern const size_t records_methods_count;
+
+/* Every column is text, so rows read the same in text and binary results. */
+#define SHIFT_COLUMNS \
+	"id, volunteer_id, organization_id, category," \
+	" ((extract(epoch FROM start_time) * 1000000)::bigint)::text," \
+	" ((extract(epoch FROM end_time) * 1000000)::bigint)::text, minutes::text, activity, place, grid," \
+	" beneficiary, role, note, source, status, recorded_by, decided_by, reject_reason, capped::text, voided::text"
+
+/* A Shift message with room for its timestamps. */
+struct shift_view {
+	Vledger__V1__Shift shift;
+	Google__Protobuf__Timestamp start, end;
+};
+
+/* Fills `v` from row `row` selected with SHIFT_COLUMNS; strings point into res. */
+void records_shift_from_row(const PGresult *res, int row, struct shift_view *v);
+
+/* The rules every shift's times and texts follow (RecordShift, AmendShift,
+ * CheckOut): see the comment at the top. *minutes gets the whole minutes
+ * of service. `role` is the caller's (the backdating limit binds team
+ * leaders only). */
+VL_MUST_CHECK bool records_times_valid(const struct config *config, int role, const Google__Protobuf__Timestamp *start,
+    const Google__Protobuf__Timestamp *end, int *minutes, struct vl_error *err);
+VL_MUST_CHECK bool records_fields_valid(const char *activity, const char *place, const char *grid,
+    const char *beneficiary, const char *role, const char *note, struct vl_error *err);
+VL_MUST_CHECK bool records_text_valid(const char *field, const char *s, size_t max, bool required, bool multiline,
+    struct vl_error *err);
+VL_MUST_CHECK bool records_timestamp_valid(const char *field, const Google__Protobuf__Timestamp *t,
+    struct vl_error *err);
+
+/* In a store job: serialise changes to one volunteer's shifts (held to the
+ * end of the transaction), then refuse an overlap with another live shift
+ * (not `exclude_shift_id`), naming `field` and the conflicting shift. */
+VL_MUST_CHECK bool records_lock_volunteer(PGconn *conn, const char *volunteer_id, struct vl_error *err);
+VL_MUST_CHECK bool records_overlap_check(PGconn *conn, const char *volunteer_id, const char *start_rfc3339,
+    const char *end_rfc3339, const char *exclude_shift_id, const char *field, struct vl_error *err);
+
+/* Appends to shift_history (kind: recorded, approved, rejected, amended,
+ * voided; changes: a JSON object or NULL). */
+VL_MUST_CHECK bool records_history_add(PGconn *conn, const struct rpc_call *call, const char *shift_id,
+    const char *kind, const char *reason, const char *changes, uint64_t leaf_index, struct vl_error *err);
+
+/* "elderly_care" <-> SHIFT_CATEGORY_ELDERLY_CARE. */
+const char *records_category_db_name(int category);
 
 /* GetVolunteerSummary (summary.c). */
 void records_get_volunteer_summary(struct rpc_call *call);

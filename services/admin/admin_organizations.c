@@ -141,7 +141,7 @@ create_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, s
 	    org_kind_db_name(org.kind));
 	if (org.parent_id[0] != '\0')
 		json_object_set_new(json_object_get(facts, "organization"), "parentId", json_string(org.parent_id));
-	if (!log_record_append(conn, call, "organization_registered", facts, &record, err))
+	if (!log_record_append_about(conn, call, "organization_registered", facts, NULL, org.id, &record, err))
 		goto out_record;
 	out.organization = &org;
 	out.receipt = &record.message;

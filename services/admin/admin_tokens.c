@@ -202,7 +202,8 @@ create_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	}
 	token_from_row(res, 0, &view);
 	out.token = &view.token;
-	if (!log_record_append(conn, call, "token_created", token_facts(&view.token), &record, err))
+	if (!log_record_append_about(conn, call, "token_created", token_facts(&view.token), NULL,
+	    view.token.organization_id[0] != '\0' ? view.token.organization_id : NULL, &record, err))
 		goto out;
 	out.receipt = &record.message;
 	/* The idempotency record keeps the answer without the secret: a
@@ -323,8 +324,8 @@ revoke_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	out.token = &view.token;
 	/* Only a change is a fact: revoking a revoked token records nothing. */
 	if (was_active) {
-		if (!log_record_append(conn, call, "token_revoked", json_pack("{s:{s:s}}", "token", "id", req->id),
-		    &record, err))
+		if (!log_record_append_about(conn, call, "token_revoked", json_pack("{s:{s:s}}", "token", "id", req->id),
+		    NULL, view.token.organization_id[0] != '\0' ? view.token.organization_id : NULL, &record, err))
 			goto out;
 		out.receipt = &record.message;
 	}

@@ -99,7 +99,7 @@ issue_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, si
 	Google__Protobuf__Timestamp expire = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
 	struct ticket_set set;
 	struct log_record record;
-	char expire_text[40];
+	char expire_text[40], volunteer[64], organization[64];
 	uint8_t hash[32], *stored = NULL;
 	size_t stored_len, i;
 	const char *params[3];
@@ -116,7 +116,8 @@ issue_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, si
 		goto out;
 	}
 	params[0] = req->shift_id;
-	res = PQexecParams(conn, "SELECT organization_id, status FROM shifts WHERE id = $1 AND NOT voided", 1, NULL,
+	res = PQexecParams(conn, "SELECT organization_id, status, volunteer_id FROM shifts WHERE id = $1 AND NOT voided",
+	    1, NULL,
 	    params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "shiftId", err);
@@ -132,6 +133,8 @@ issue_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, si
 		vl_error_set(err, VL_FAILED_PRECONDITION, "shiftId: the shift was rejected");
 		goto out;
 	}
+	snprintf(volunteer, sizeof(volunteer), "%s", PQgetvalue(res, 0, 2));
+	snprintf(organization, sizeof(organization), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	res = PQexec(conn, "SELECT (extract(epoch FROM now()))::bigint");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -156,8 +159,9 @@ issue_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, si
 		PQclear(res);
 		res = NULL;
 	}
-	if (!log_record_append(conn, call, "feedback_tickets_issued", json_pack("{s:{s:s}, s:i, s:s}", "shift", "id",
-	    req->shift_id, "count", (int)set.count, "expireTime", expire_text), &record, err))
+	if (!log_record_append_about(conn, call, "feedback_tickets_issued", json_pack("{s:{s:s}, s:i, s:s}", "shift",
+	    "id", req->shift_id, "count", (int)set.count, "expireTime", expire_text), volunteer, organization, &record,
+	    err))
 		goto out;
 	out.expire_time = &expire;
 	out.receipt = &record.message;
@@ -293,7 +297,9 @@ submit_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, s
 	res = PQexecParams(conn,
 	    "WITH used AS (UPDATE feedback_tickets SET used_time = now() WHERE ticket_hash = $1 RETURNING shift_id)"
 	    " INSERT INTO feedback (id, shift_id, rating, comment, tags)"
-	    " SELECT $2, shift_id, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)) FROM used RETURNING shift_id",
+	    " SELECT $2, shift_id, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)) FROM used"
+	    " RETURNING shift_id, (SELECT volunteer_id FROM shifts s WHERE s.id = shift_id),"
+	    "  (SELECT organization_id FROM shifts s WHERE s.id = shift_id)",
 	    5, NULL, params, lengths, formats, 0);
 	free(tags_text);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
@@ -307,7 +313,8 @@ submit_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, s
 	    "tags", tags);
 	if (req->comment[0] != '\0')
 		json_object_set_new(facts, "commentSha256", json_string(comment_hex));
-	if (!log_record_append(conn, call, "feedback_given", json_pack("{s:o}", "feedback", facts), &record, err))
+	if (!log_record_append_about(conn, call, "feedback_given", json_pack("{s:o}", "feedback", facts),
+	    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), &record, err))
 		goto out;
 	out.feedback_id = id;
 	out.receipt = &record.message;

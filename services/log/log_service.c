@@ -53,6 +53,32 @@ log_record_append(PGconn *conn, const struct rpc_call *call, const char *kind, j
 	return true;
 }
 
+bool
+log_record_append_about(PGconn *conn, const struct rpc_call *call, const char *kind, json_t *facts,
+    const char *volunteer_id, const char *organization_id, struct log_record *record, struct vl_error *err)
+{
+	char index[24];
+	const char *params[5];
+	PGresult *res;
+	bool ok;
+
+	if (!log_record_append(conn, call, kind, facts, record, err))
+		return false;
+	snprintf(index, sizeof(index), "%llu", (unsigned long long)record->receipt.leaf_index);
+	params[0] = call->app->tlog->log_id;
+	params[1] = index;
+	params[2] = kind;
+	params[3] = volunteer_id;
+	params[4] = organization_id;
+	res = PQexecParams(conn, "INSERT INTO entry_subjects (log_id, leaf_index, kind, volunteer_id, organization_id)"
+	    " VALUES ($1, $2, $3, $4, $5)", 5, NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		store_error_from_result(conn, res, "entry index", err);
+	PQclear(res);
+	return ok;
+}
+
 void
 log_record_release(struct log_record *record)
 {

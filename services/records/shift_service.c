@@ -24,13 +24,6 @@
 
 #define FUTURE_SLACK_SECONDS 300
 
-/* Every column is text, so rows read the same in text and binary results. */
-#define SHIFT_COLUMNS \
-	"id, volunteer_id, organization_id, category," \
-	" ((extract(epoch FROM start_time) * 1000000)::bigint)::text," \
-	" ((extract(epoch FROM end_time) * 1000000)::bigint)::text, minutes::text, activity, place, grid," \
-	" beneficiary, role, note, source, status, recorded_by, decided_by, reject_reason"
-
 static const char *const category_names[] = {
 	[VLEDGER__V1__SHIFT_CATEGORY__SHIFT_CATEGORY_BUILDING_SWEEP] = "building_sweep",
 	[VLEDGER__V1__SHIFT_CATEGORY__SHIFT_CATEGORY_TESTING_SITE] = "testing_site",
@@ -44,8 +37,8 @@ static const char *const category_names[] = {
 };
 #define CATEGORY_COUNT (sizeof(category_names) / sizeof(category_names[0]))
 
-static const char *
-category_db_name(int category)
+const char *
+records_category_db_name(int category)
 {
 	if (category <= 0 || (size_t)category >= CATEGORY_COUNT)
 		return NULL;
@@ -75,14 +68,8 @@ status_from_db(const char *s)
 	return 0;
 }
 
-struct shift_view {
-	Vledger__V1__Shift shift;
-	Google__Protobuf__Timestamp start, end;
-};
-
-/* Fills `v` from row `row` selected with SHIFT_COLUMNS; strings point into res. */
-static void
-shift_from_row(const PGresult *res, int row, struct shift_view *v)
+void
+records_shift_from_row(const PGresult *res, int row, struct shift_view *v)
 {
 	Vledger__V1__Shift *s = &v->shift;
 
@@ -110,12 +97,14 @@ shift_from_row(const PGresult *res, int row, struct shift_view *v)
 	s->recorded_by = PQgetvalue(res, row, 15);
 	s->decided_by = PQgetvalue(res, row, 16);
 	s->reject_reason = PQgetvalue(res, row, 17);
+	s->capped = strcmp(PQgetvalue(res, row, 18), "true") == 0;
+	s->voided = strcmp(PQgetvalue(res, row, 19), "true") == 0;
 }
 
 /* A free-text field: at most `max` characters, no control characters
  * (newlines allowed where `multiline`); `required` rejects empty or blank. */
-static bool
-text_valid(const char *field, const char *s, size_t max, bool required, bool multiline, struct vl_error *err)
+bool
+records_text_valid(const char *field, const char *s, size_t max, bool required, bool multiline, struct vl_error *err)
 {
 	const unsigned char *p;
 	size_t chars = 0;
@@ -136,8 +125,8 @@ text_valid(const char *field, const char *s, size_t max, bool required, bool mul
 	return true;
 }
 
-static bool
-timestamp_valid(const char *field, const Google__Protobuf__Timestamp *t, struct vl_error *err)
+bool
+records_timestamp_valid(const char *field, const Google__Protobuf__Timestamp *t, struct vl_error *err)
 {
 	if (t == NULL)
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: required", field);
@@ -146,6 +135,115 @@ timestamp_valid(const char *field, const Google__Protobuf__Timestamp *t, struct 
 	if (t->seconds < 946684800 || t->seconds > 4102444800LL)  /* 2000..2100 */
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: not a plausible service time", field);
 	return true;
+}
+
+bool
+records_times_valid(const struct config *config, int role, const Google__Protobuf__Timestamp *start,
+    const Google__Protobuf__Timestamp *end, int *minutes, struct vl_error *err)
+{
+	int64_t now = (int64_t)time(NULL), length;
+
+	if (!records_timestamp_valid("startTime", start, err) || !records_timestamp_valid("endTime", end, err))
+		return false;
+	length = end->seconds - start->seconds;
+	if (length < 0 || (length == 0 && end->nanos <= start->nanos))
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "endTime: must be after startTime");
+	if (length > config->max_shift_hours * 3600 ||
+	    (length == config->max_shift_hours * 3600 && end->nanos > start->nanos))
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "endTime: the shift is longer than %lld hours"
+		    " (--max-shift-hours)", (long long)config->max_shift_hours);
+	if (start->seconds > now + FUTURE_SLACK_SECONDS)
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "startTime: more than 5 minutes in the future");
+	if (end->seconds > now + FUTURE_SLACK_SECONDS)
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "endTime: more than 5 minutes in the future; record a shift"
+		    " once it is served");
+	if (role == VLEDGER__V1__ROLE__ROLE_TEAM_LEADER && start->seconds < now - config->backdate_days * 86400)
+		return vl_error_set(err, VL_FAILED_PRECONDITION, "startTime: older than %lld days (--backdate-days); only"
+		    " an office may record it", (long long)config->backdate_days);
+	/* Whole minutes of actual service. */
+	*minutes = (int)(length / 60);
+	return true;
+}
+
+bool
+records_fields_valid(const char *activity, const char *place, const char *grid, const char *beneficiary,
+    const char *role, const char *note, struct vl_error *err)
+{
+	return records_text_valid("activity", activity, 200, true, false, err) &&
+	    records_text_valid("place", place, 200, true, false, err) &&
+	    records_text_valid("grid", grid, 100, false, false, err) &&
+	    records_text_valid("beneficiary", beneficiary, 200, false, false, err) &&
+	    records_text_valid("role", role, 100, false, false, err) &&
+	    records_text_valid("note", note, 500, false, true, err);
+}
+
+bool
+records_lock_volunteer(PGconn *conn, const char *volunteer_id, struct vl_error *err)
+{
+	const char *params[1] = {volunteer_id};
+	PGresult *res;
+	bool ok;
+
+	/* One volunteer's shifts change one at a time, so the overlap check
+	 * cannot race; the exclusion constraint backs it up. */
+	res = PQexecParams(conn, "SELECT pg_advisory_xact_lock(hashtextextended('shift:' || $1, 0))", 1, NULL, params,
+	    NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		store_error_from_result(conn, res, "volunteerId", err);
+	PQclear(res);
+	return ok;
+}
+
+bool
+records_overlap_check(PGconn *conn, const char *volunteer_id, const char *start, const char *end,
+    const char *exclude_shift_id, const char *field, struct vl_error *err)
+{
+	const char *params[4] = {volunteer_id, start, end, exclude_shift_id != NULL ? exclude_shift_id : ""};
+	PGresult *res;
+	bool ok = false;
+
+	res = PQexecParams(conn,
+	    "SELECT id, to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	    " to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM shifts"
+	    " WHERE volunteer_id = $1 AND status <> 'rejected' AND NOT voided AND id <> $4"
+	    "   AND tstzrange(start_time, end_time) && tstzrange($2::timestamptz, $3::timestamptz) LIMIT 1",
+	    4, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, field, err);
+	} else if (PQntuples(res) > 0) {
+		vl_error_set(err, VL_FAILED_PRECONDITION, "%s: overlaps shift %s (%s to %s) of this volunteer", field,
+		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	} else {
+		ok = true;
+	}
+	PQclear(res);
+	return ok;
+}
+
+bool
+records_history_add(PGconn *conn, const struct rpc_call *call, const char *shift_id, const char *kind,
+    const char *reason, const char *changes, uint64_t leaf_index, struct vl_error *err)
+{
+	char index[24];
+	const char *params[6];
+	PGresult *res;
+	bool ok;
+
+	snprintf(index, sizeof(index), "%llu", (unsigned long long)leaf_index);
+	params[0] = shift_id;
+	params[1] = kind;
+	params[2] = call->principal.token_id[0] != '\0' ? call->principal.token_id : "vledgerd";
+	params[3] = reason != NULL ? reason : "";
+	params[4] = changes != NULL ? changes : "{}";
+	params[5] = index;
+	res = PQexecParams(conn, "INSERT INTO shift_history (shift_id, kind, actor, reason, changes, leaf_index)"
+	    " VALUES ($1, $2, $3, $4, $5::jsonb, $6)", 6, NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		store_error_from_result(conn, res, "shift history", err);
+	PQclear(res);
+	return ok;
 }
 
 /* What the job needs beyond the request: decided on the loop thread. */
@@ -207,42 +305,18 @@ record_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **response, s
 		goto out;
 	PQclear(res);
 
-	/* One volunteer's shifts are recorded one at a time, so the overlap
-	 * check below cannot race; the exclusion constraint backs it up. */
-	res = PQexecParams(conn, "SELECT pg_advisory_xact_lock(hashtextextended('shift:' || $1, 0))", 1, NULL, params,
-	    NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		store_error_from_result(conn, res, "volunteerId", err);
-		goto out;
-	}
-	PQclear(res);
 	codec_timestamp_format(req->start_time->seconds, req->start_time->nanos, start);
 	codec_timestamp_format(req->end_time->seconds, req->end_time->nanos, end);
-	params[1] = start;
-	params[2] = end;
-	res = PQexecParams(conn,
-	    "SELECT id, to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-	    " to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM shifts"
-	    " WHERE volunteer_id = $1 AND status <> 'rejected' AND NOT voided"
-	    "   AND tstzrange(start_time, end_time) && tstzrange($2::timestamptz, $3::timestamptz) LIMIT 1",
-	    3, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		store_error_from_result(conn, res, "startTime", err);
+	if (!records_lock_volunteer(conn, req->volunteer_id, err) ||
+	    !records_overlap_check(conn, req->volunteer_id, start, end, NULL, "startTime", err))
 		goto out;
-	}
-	if (PQntuples(res) > 0) {
-		vl_error_set(err, VL_FAILED_PRECONDITION, "startTime: overlaps shift %s (%s to %s) of this volunteer",
-		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
-		goto out;
-	}
-	PQclear(res);
 
 	random_id("shf_", id, sizeof(id));
 	snprintf(minutes, sizeof(minutes), "%d", ctx->minutes);
 	params[0] = id;
 	params[1] = req->volunteer_id;
 	params[2] = req->organization_id;
-	params[3] = category_db_name(req->category);
+	params[3] = records_category_db_name(req->category);
 	params[4] = start;
 	params[5] = end;
 	params[6] = minutes;
@@ -266,9 +340,9 @@ record_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **response, s
 		store_error_from_result(conn, res, "shift", err);
 		goto out;
 	}
-	shift_from_row(res, 0, &view);
+	records_shift_from_row(res, 0, &view);
 	facts = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "id", id, "volunteerId",
-	    req->volunteer_id, "organizationId", req->organization_id, "category", category_db_name(req->category),
+	    req->volunteer_id, "organizationId", req->organization_id, "category", records_category_db_name(req->category),
 	    "startTime", start, "endTime", end, "minutes", ctx->minutes, "activity", req->activity, "place", req->place,
 	    "source", "entered", "status", ctx->approved ? "approved" : "pending");
 	if (req->grid[0] != '\0')
@@ -279,7 +353,9 @@ record_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **response, s
 		json_object_set_new(facts, "role", json_string(req->role));
 	if (req->note[0] != '\0')
 		json_object_set_new(facts, "note", json_string(req->note));
-	if (!log_record_append(conn, call, "shift_recorded", json_pack("{s:o}", "shift", facts), &record, err))
+	if (!log_record_append_about(conn, call, "shift_recorded", json_pack("{s:o}", "shift", facts), req->volunteer_id,
+	    req->organization_id, &record, err) ||
+	    !records_history_add(conn, call, id, "recorded", NULL, NULL, record.receipt.leaf_index, err))
 		goto out;
 	out.shift = &view.shift;
 	out.receipt = &record.message;
@@ -299,7 +375,7 @@ record_shift(struct rpc_call *call)
 	int role = call->principal.role;
 	struct record_ctx *ctx;
 	struct vl_error err;
-	int64_t now = (int64_t)time(NULL), length;
+	int minutes;
 
 	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
 	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
@@ -316,47 +392,15 @@ record_shift(struct rpc_call *call)
 		vl_error_set(&err, VL_INVALID_ARGUMENT, "organizationId: required");
 		goto fail;
 	}
-	if (category_db_name(req->category) == NULL) {
+	if (records_category_db_name(req->category) == NULL) {
 		vl_error_set(&err, VL_INVALID_ARGUMENT, "category: required (one of the SHIFT_CATEGORY_ values)");
 		goto fail;
 	}
-	if (!timestamp_valid("startTime", req->start_time, &err) || !timestamp_valid("endTime", req->end_time, &err))
-		goto fail;
-	length = req->end_time->seconds - req->start_time->seconds;
-	if (length < 0 || (length == 0 && req->end_time->nanos <= req->start_time->nanos)) {
-		vl_error_set(&err, VL_INVALID_ARGUMENT, "endTime: must be after startTime");
-		goto fail;
-	}
-	if (length > config->max_shift_hours * 3600 ||
-	    (length == config->max_shift_hours * 3600 && req->end_time->nanos > req->start_time->nanos)) {
-		vl_error_set(&err, VL_INVALID_ARGUMENT, "endTime: the shift is longer than %lld hours (--max-shift-hours)",
-		    (long long)config->max_shift_hours);
-		goto fail;
-	}
-	if (req->start_time->seconds > now + FUTURE_SLACK_SECONDS) {
-		vl_error_set(&err, VL_INVALID_ARGUMENT, "startTime: more than 5 minutes in the future");
-		goto fail;
-	}
-	if (req->end_time->seconds > now + FUTURE_SLACK_SECONDS) {
-		vl_error_set(&err, VL_INVALID_ARGUMENT, "endTime: more than 5 minutes in the future; record a shift once it"
-		    " is served");
-		goto fail;
-	}
-	if (role == VLEDGER__V1__ROLE__ROLE_TEAM_LEADER && req->start_time->seconds < now - config->backdate_days * 86400) {
-		vl_error_set(&err, VL_FAILED_PRECONDITION, "startTime: older than %lld days (--backdate-days); only an office"
-		    " may record it", (long long)config->backdate_days);
-		goto fail;
-	}
-	if (!text_valid("activity", req->activity, 200, true, false, &err) ||
-	    !text_valid("place", req->place, 200, true, false, &err) ||
-	    !text_valid("grid", req->grid, 100, false, false, &err) ||
-	    !text_valid("beneficiary", req->beneficiary, 200, false, false, &err) ||
-	    !text_valid("role", req->role, 100, false, false, &err) ||
-	    !text_valid("note", req->note, 500, false, true, &err))
+	if (!records_times_valid(config, role, req->start_time, req->end_time, &minutes, &err) ||
+	    !records_fields_valid(req->activity, req->place, req->grid, req->beneficiary, req->role, req->note, &err))
 		goto fail;
 	ctx = xcalloc(1, sizeof(*ctx));
-	/* Whole minutes of actual service. */
-	ctx->minutes = (int)(length / 60);
+	ctx->minutes = minutes;
 	ctx->approved = role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER;
 	rpc_run_job(call, record_job, ctx);
 	return;
@@ -426,11 +470,14 @@ decide_job(PGconn *conn, struct rpc_call *call, const char *shift_id, const char
 		store_error_from_result(conn, res, "shiftId", err);
 		goto out;
 	}
-	shift_from_row(res, 0, &view);
+	records_shift_from_row(res, 0, &view);
 	facts = json_pack("{s:{s:s}}", "shift", "id", shift_id);
 	if (!approve)
 		json_object_set_new(facts, "reason", json_string(reason));
-	if (!log_record_append(conn, call, approve ? "shift_approved" : "shift_rejected", facts, &record, err))
+	if (!log_record_append_about(conn, call, approve ? "shift_approved" : "shift_rejected", facts,
+	    view.shift.volunteer_id, view.shift.organization_id, &record, err) ||
+	    !records_history_add(conn, call, shift_id, approve ? "approved" : "rejected", reason, NULL,
+	    record.receipt.leaf_index, err))
 		goto out;
 	if (approve) {
 		approved.shift = &view.shift;
@@ -502,7 +549,7 @@ reject_shift(struct rpc_call *call)
 	struct vl_error err;
 
 	if (!decide_valid(call, req->shift_id, req->idempotency_key, &err) ||
-	    !text_valid("reason", req->reason, 300, true, true, &err)) {
+	    !records_text_valid("reason", req->reason, 300, true, true, &err)) {
 		rpc_fail(call, &err);
 		return;
 	}
@@ -520,7 +567,7 @@ get_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, size
 
 	if (!shift_load(conn, call, req->shift_id, SCOPE_OFFICE | SCOPE_TEAM_LEADER, false, &res, err))
 		return false;
-	shift_from_row(res, 0, &view);
+	records_shift_from_row(res, 0, &view);
 	out.shift = &view.shift;
 	codec_encode_binary(&out.base, response, response_len);
 	PQclear(res);

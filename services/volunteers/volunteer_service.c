@@ -220,8 +220,9 @@ register_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response,
 		goto out;
 	}
 	volunteer_from_row(res, 0, &view);
-	if (!log_record_append(conn, call, "volunteer_registered", json_pack("{s:{s:s, s:s, s:s}}", "volunteer", "id",
-	    id, "organizationId", req->organization_id, "commitment", commitment), &record, err))
+	if (!log_record_append_about(conn, call, "volunteer_registered", json_pack("{s:{s:s, s:s, s:s}}", "volunteer",
+	    "id", id, "organizationId", req->organization_id, "commitment", commitment), id, req->organization_id,
+	    &record, err))
 		goto out;
 	out.volunteer = &view.volunteer;
 	out.receipt = &record.message;
@@ -405,8 +406,9 @@ erase_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, si
 			store_error_from_result(conn, res2, "volunteerId", err);
 			goto out;
 		}
-		if (!log_record_append(conn, call, "volunteer_personal_data_erased", json_pack("{s:{s:s}, s:s}", "volunteer",
-		    "id", req->volunteer_id, "reason", req->reason), &record, err))
+		if (!log_record_append_about(conn, call, "volunteer_personal_data_erased", json_pack("{s:{s:s}, s:s}",
+		    "volunteer", "id", req->volunteer_id, "reason", req->reason), req->volunteer_id, PQgetvalue(res, 0, 1),
+		    &record, err))
 			goto out;
 		out.receipt = &record.message;
 	}
