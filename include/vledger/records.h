@@ -67,8 +67,11 @@ VL_MUST_CHECK bool records_history_add(PGconn *conn, const struct rpc_call *call
 /* "elderly_care" <-> SHIFT_CATEGORY_ELDERLY_CARE. */
 const char *records_category_db_name(int category);
 
-/* GetVolunteerSummary (summary.c). */
+/* Handlers in their own files: summary.c, corrections.c, entries.c. */
 void records_get_volunteer_summary(struct rpc_call *call);
+void records_void_entry(struct rpc_call *call);
+void records_amend_shift(struct rpc_call *call);
+void records_list_entries(struct rpc_call *call);
 
 /* "elderly_care" -> SHIFT_CATEGORY_ELDERLY_CARE; 0 for an unknown name. */
 int records_category_from_db(const char *name);

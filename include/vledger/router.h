@@ -25,6 +25,9 @@ void router_free(struct router *router);
  * schema does not know is a build mistake: fatalx(). */
 void router_add(struct router *router, const struct rpc_method *methods, size_t count);
 
+/* True when some method of `service` (full name) is routed. */
+bool router_has_service(const struct router *router, const char *service);
+
 /* The route for an HTTP path, or NULL. */
 const struct route *router_find(const struct router *router, const char *path);
 

@@ -10,6 +10,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "vledger/codec.h"
 #include "vledger/log.h"
+#include "vledger/router.h"
 #include "vledger/store.h"
 
 /* Blocking readiness check for a store job: the database answers and the
@@ -95,13 +96,10 @@ health_check(struct rpc_call *call)
 	const Grpc__Health__V1__HealthCheckRequest *req = (const void *)call->request;
 	struct vl_error err;
 
-	/* "" is the server as a whole; vledger's own services are known. */
-	if (req->service[0] != '\0' && strcmp(req->service, "vledger.v1.AdminService") != 0 &&
-	    strcmp(req->service, "vledger.v1.LogService") != 0 &&
-	    strcmp(req->service, "vledger.v1.VolunteerService") != 0 &&
-	    strcmp(req->service, "vledger.v1.RecordsService") != 0 &&
-	    strcmp(req->service, "vledger.v1.FeedbackService") != 0 && strcmp(req->service, "grpc.health.v1.Health") != 0) {
-		vl_error_set(&err, VL_NOT_FOUND, "service: unknown service \"%s\"", req->service);
+	/* "" is the server as a whole; otherwise any service this server
+	 * routes. */
+	if (req->service[0] != '\0' && !router_has_service(call->app->router, req->service)) {
+		vl_error_set(&err, VL_NOT_FOUND, "service: unknown service \"%.100s\"", req->service);
 		rpc_fail(call, &err);
 		return;
 	}

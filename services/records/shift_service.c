@@ -565,11 +565,48 @@ get_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, size
 	struct shift_view view;
 	PGresult *res;
 
+	Vledger__V1__ShiftChange *changes = NULL, **ptrs = NULL;
+	Google__Protobuf__Timestamp *times = NULL;
+	const char *params[1] = {req->shift_id};
+	PGresult *history;
+	int i, n;
+
 	if (!shift_load(conn, call, req->shift_id, SCOPE_OFFICE | SCOPE_TEAM_LEADER, false, &res, err))
 		return false;
+	history = PQexecParams(conn, "SELECT kind, ((extract(epoch FROM time) * 1000000)::bigint)::text, actor, reason,"
+	    " changes::text, leaf_index::text FROM shift_history WHERE shift_id = $1 ORDER BY seq", 1, NULL, params,
+	    NULL, NULL, 0);
+	if (PQresultStatus(history) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, history, "shift history", err);
+		PQclear(history);
+		PQclear(res);
+		return false;
+	}
+	n = PQntuples(history);
+	changes = xcalloc((size_t)n + 1, sizeof(*changes));
+	ptrs = xcalloc((size_t)n + 1, sizeof(*ptrs));
+	times = xcalloc((size_t)n + 1, sizeof(*times));
+	for (i = 0; i < n; i++) {
+		vledger__v1__shift_change__init(&changes[i]);
+		google__protobuf__timestamp__init(&times[i]);
+		changes[i].kind = PQgetvalue(history, i, 0);
+		timestamp_from_micros(PQgetvalue(history, i, 1), &times[i].seconds, &times[i].nanos);
+		changes[i].time = &times[i];
+		changes[i].actor = PQgetvalue(history, i, 2);
+		changes[i].reason = PQgetvalue(history, i, 3);
+		changes[i].changes = strcmp(PQgetvalue(history, i, 4), "{}") == 0 ? "" : PQgetvalue(history, i, 4);
+		changes[i].leaf_index = strtoull(PQgetvalue(history, i, 5), NULL, 10);
+		ptrs[i] = &changes[i];
+	}
 	records_shift_from_row(res, 0, &view);
 	out.shift = &view.shift;
+	out.n_history = (size_t)n;
+	out.history = ptrs;
 	codec_encode_binary(&out.base, response, response_len);
+	free(changes);
+	free(ptrs);
+	free(times);
+	PQclear(history);
 	PQclear(res);
 	return true;
 }
@@ -604,6 +641,12 @@ const struct rpc_method records_methods[] = {
 	    &vledger__v1__reject_shift_response__descriptor, RPC_TOKEN, reject_shift, false},
 	{"vledger.v1.RecordsService", "GetShift", &vledger__v1__get_shift_request__descriptor,
 	    &vledger__v1__get_shift_response__descriptor, RPC_TOKEN, get_shift, false},
+	{"vledger.v1.RecordsService", "VoidEntry", &vledger__v1__void_entry_request__descriptor,
+	    &vledger__v1__void_entry_response__descriptor, RPC_TOKEN, records_void_entry, false},
+	{"vledger.v1.RecordsService", "AmendShift", &vledger__v1__amend_shift_request__descriptor,
+	    &vledger__v1__amend_shift_response__descriptor, RPC_TOKEN, records_amend_shift, false},
+	{"vledger.v1.RecordsService", "ListEntries", &vledger__v1__list_entries_request__descriptor,
+	    &vledger__v1__list_entries_response__descriptor, RPC_TOKEN, records_list_entries, false},
 	{"vledger.v1.RecordsService", "GetVolunteerSummary", &vledger__v1__get_volunteer_summary_request__descriptor,
 	    &vledger__v1__get_volunteer_summary_response__descriptor, RPC_TOKEN, records_get_volunteer_summary, false},
 };

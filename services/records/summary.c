@@ -95,7 +95,8 @@ summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, 
 	    !query(conn, "SELECT organization_id, sum(minutes)::text FROM shifts WHERE " COUNTED " AND " IN_PERIOD
 	    " GROUP BY organization_id ORDER BY organization_id", params, &by_org, err) ||
 	    !query(conn, "SELECT count(*)::text, coalesce(avg(f.rating), 0)::text FROM feedback f"
-	    " JOIN shifts s ON s.id = f.shift_id WHERE s.status = 'approved' AND NOT s.voided AND s." IN_PERIOD_S,
+	    " JOIN shifts s ON s.id = f.shift_id WHERE NOT f.voided AND s.status = 'approved' AND NOT s.voided AND s."
+	    IN_PERIOD_S,
 	    params, &fb, err))
 		goto out;
 

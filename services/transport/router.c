@@ -60,6 +60,17 @@ router_add(struct router *router, const struct rpc_method *methods, size_t count
 	}
 }
 
+bool
+router_has_service(const struct router *router, const char *service)
+{
+	size_t i;
+
+	for (i = 0; i < router->count; i++)
+		if (strcmp(router->routes[i].method->service, service) == 0)
+			return true;
+	return false;
+}
+
 const struct route *
 router_find(const struct router *router, const char *path)
 {
