@@ -160,8 +160,8 @@ records_times_valid(const struct config *config, int role, const Google__Protobu
 	if (role == VLEDGER__V1__ROLE__ROLE_TEAM_LEADER && start->seconds < now - config->backdate_days * 86400)
 		return vl_error_set(err, VL_FAILED_PRECONDITION, "startTime: older than %lld days (--backdate-days); only"
 		    " an office may record it", (long long)config->backdate_days);
-	/* Whole minutes of actual service. */
-	*minutes = (int)(length / 60);
+	/* Whole minutes of actual service, fractions of a second included. */
+	*minutes = (int)((length * 1000000000LL + end->nanos - start->nanos) / 60000000000LL);
 	return true;
 }
 
@@ -304,6 +304,7 @@ record_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **response, s
 	    err))
 		goto out;
 	PQclear(res);
+	res = NULL;
 
 	codec_timestamp_format(req->start_time->seconds, req->start_time->nanos, start);
 	codec_timestamp_format(req->end_time->seconds, req->end_time->nanos, end);

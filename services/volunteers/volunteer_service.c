@@ -23,6 +23,7 @@
 #include "vledger/log.h"
 #include "vledger/log_service.h"
 #include "vledger/pii.h"
+#include "vledger/records.h"
 #include "vledger/store.h"
 #include "vledger/volunteers.h"
 #include "vledger/v1/admin.pb-c.h"
@@ -448,10 +449,8 @@ erase_personal_data(struct rpc_call *call)
 		vl_error_set(&err, VL_INVALID_ARGUMENT, "volunteerId: required");
 		goto fail;
 	}
-	if (req->reason[0] == '\0' || strlen(req->reason) > 1200) {
-		vl_error_set(&err, VL_INVALID_ARGUMENT, "reason: required, at most 300 characters");
+	if (!records_text_valid("reason", req->reason, 300, true, true, &err))
 		goto fail;
-	}
 	rpc_run_job(call, erase_job, NULL);
 	return;
 fail:

@@ -419,3 +419,78 @@ export function psqlBackground(sql, marker) {
   child.stdin.end(sql);
   return { child, locked, done };
 }
+
+// ---------------------------------------------------------------------------
+// Any service's client, the log's size, one-shot psql queries, receipt
+// entries, and an organisation tree with a token for every role.
+
+/** A client of `serviceName` (e.g. "vledger.v1.RecordsService"); token null sends none. */
+export function serviceClient(serviceName, { format = "binary", token = ADMIN_TOKEN, useHttpGet = true } = {}) {
+  return createClient(mustService(serviceName), transport({ format, token, useHttpGet }));
+}
+
+/** The log's tree size from LogService/GetCheckpoint (public, no token). */
+export async function logTreeSize() {
+  const res = await serviceClient("vledger.v1.LogService", { token: null }).getCheckpoint({});
+  return Number(res.treeSize);
+}
+
+/** Runs one SQL statement with psql against the embedded database; resolves its trimmed -At output. */
+export function psqlQuery(sql, { timeoutMs = 10000 } = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(PSQL, ["-X", "-At", "-v", "ON_ERROR_STOP=1", PG_CONNINFO, "-c", sql], { timeout: timeoutMs }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`psql: ${err.message} ${stderr}`));
+      else resolve(stdout.trim());
+    });
+  });
+}
+
+/** A receipt's entry: { text, json }. */
+export function receiptEntry(receipt) {
+  assert.ok(receipt && receipt.entry && receipt.entry.length > 0, "no receipt entry");
+  const text = Buffer.from(receipt.entry).toString("utf8");
+  return { text, json: JSON.parse(text) };
+}
+
+/**
+ * district > subdistrict > community > {team, siblingTeam}, and
+ * subdistrict > siblingCommunity > siblingCommunityTeam, plus an employer;
+ * tokens (each { token, secret }) for: admin, officeDistrict,
+ * officeSubdistrict, officeCommunity, officeSiblingCommunity, leaderTeam,
+ * leaderSiblingTeam, employer, auditor.
+ */
+export async function buildRoleTree(label = "RT") {
+  const root = admin();
+  const n = (what) => `${label} ${what} ${uid()}`;
+  const district = await createOrg(root, { name: n("district"), kind: Kind.DISTRICT });
+  const subdistrict = await createOrg(root, { name: n("subdistrict"), kind: Kind.SUBDISTRICT, parentId: district.id });
+  const community = await createOrg(root, { name: n("community"), kind: Kind.COMMUNITY, parentId: subdistrict.id });
+  const siblingCommunity = await createOrg(root, { name: n("sibling community"), kind: Kind.COMMUNITY, parentId: subdistrict.id });
+  const team = await createOrg(root, { name: n("team"), kind: Kind.TEAM, parentId: community.id });
+  const siblingTeam = await createOrg(root, { name: n("sibling team"), kind: Kind.TEAM, parentId: community.id });
+  const siblingCommunityTeam = await createOrg(root, { name: n("sibling community team"), kind: Kind.TEAM, parentId: siblingCommunity.id });
+  const employer = await createOrg(root, { name: n("employer"), kind: Kind.EMPLOYER });
+  const orgs = { district, subdistrict, community, siblingCommunity, team, siblingTeam, siblingCommunityTeam, employer };
+  const tok = (role, org) => createToken(root, { role, organizationId: org ? org.id : "", description: `${label} ${uid(3)}` });
+  const tokens = {
+    admin: await tok(Role.ADMIN),
+    officeDistrict: await tok(Role.OFFICE, district),
+    officeSubdistrict: await tok(Role.OFFICE, subdistrict),
+    officeCommunity: await tok(Role.OFFICE, community),
+    officeSiblingCommunity: await tok(Role.OFFICE, siblingCommunity),
+    leaderTeam: await tok(Role.TEAM_LEADER, team),
+    leaderSiblingTeam: await tok(Role.TEAM_LEADER, siblingTeam),
+    employer: await tok(Role.EMPLOYER, employer),
+    auditor: await tok(Role.AUDITOR),
+  };
+  return { orgs, tokens };
+}
+
+/** A valid 18-character resident identity number (GB 11643) from 17 random digits. */
+export function idNumber() {
+  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const digits = Array.from(randomBytes(17), (b) => String(b % 10)).join("");
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += Number(digits[i]) * weights[i];
+  return digits + "10X98765432"[sum % 11];
+}
