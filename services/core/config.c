@@ -58,6 +58,8 @@ static const struct setting settings[] = {
 	    "how old a shift a team leader may still record (offices may record older ones)"},
 	{"ticket-days", SETTING_INT, OFF(ticket_days), "30", 1, 365, "VLEDGER_TICKET_DAYS",
 	    "how long a feedback ticket can be used"},
+	{"points-policy", SETTING_STRING, OFF(points_policy), NULL, 0, 0, "VLEDGER_POINTS_POLICY",
+	    "JSON file with the incentive points policy; unset: 10 points an hour, commendation bonuses"},
 	{"star-hours", SETTING_STRING, OFF(star_hours), "100,300,600,1000,1500", 0, 0, "VLEDGER_STAR_HOURS",
 	    "lifetime approved hours for star levels 1 to 5, ascending"},
 	{"verify-storage", SETTING_FLAG, OFF(verify_storage), NULL, 0, 0, NULL,

@@ -89,6 +89,7 @@ summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, 
 	    "  (count(*) FILTER (WHERE " COUNTED " AND " IN_PERIOD "))::text,"
 	    "  (count(*) FILTER (WHERE status = 'pending' AND NOT voided AND " IN_PERIOD "))::text,"
 	    "  coalesce(sum(minutes) FILTER (WHERE " COUNTED "), 0)::text"
+	    ", points_balance($1)::text"
 	    " FROM shifts WHERE volunteer_id = $1", params, &res, err) ||
 	    !query(conn, "SELECT category, sum(minutes)::text FROM shifts WHERE " COUNTED " AND " IN_PERIOD
 	    " GROUP BY category ORDER BY category", params, &by_cat, err) ||
@@ -108,6 +109,7 @@ summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, 
 	summary.pending_shift_count = atoi(PQgetvalue(res, 0, 4));
 	summary.lifetime_minutes = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
 	summary.star_level = star_level(call->app->config, summary.lifetime_minutes);
+	summary.points_balance = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
 	summary.feedback_count = atoi(PQgetvalue(fb, 0, 0));
 	summary.average_rating = strtod(PQgetvalue(fb, 0, 1), NULL);
 

@@ -24,6 +24,8 @@
 
 #include "vledger/admin.h"
 #include "vledger/app.h"
+#include "vledger/attendance.h"
+#include "vledger/commendations.h"
 #include "vledger/config.h"
 #include "vledger/connect.h"
 #include "vledger/dispatch.h"
@@ -36,6 +38,7 @@
 #include "vledger/migrate.h"
 #include "vledger/note.h"
 #include "vledger/pii.h"
+#include "vledger/points.h"
 #include "vledger/records.h"
 #include "vledger/volunteers.h"
 #include "vledger/router.h"
@@ -175,7 +178,8 @@ prepare_database(struct daemon *d, const char *conninfo, struct note_signer *sig
 	}
 	if (!tlog_open(conn, LOG_ID, d->config.origin, signer, &d->app.tlog, err))
 		goto out;
-	if (!volunteers_check_key(conn, d->app.pii, err))
+	if (!volunteers_check_key(conn, d->app.pii, err) ||
+	    !points_policy_apply(conn, d->app.tlog, d->config.points_policy, err))
 		goto out;
 	write_vkey(&d->config, tlog_vkey(d->app.tlog));
 	log_info("log verifier key: %s (also in %s/log.vkey and at GET /log/vkey)", tlog_vkey(d->app.tlog),
@@ -312,6 +316,9 @@ run(struct daemon *d)
 	router_add(app->router, volunteer_methods, volunteer_methods_count);
 	router_add(app->router, records_methods, records_methods_count);
 	router_add(app->router, feedback_methods, feedback_methods_count);
+	router_add(app->router, points_methods, points_methods_count);
+	router_add(app->router, attendance_methods, attendance_methods_count);
+	router_add(app->router, commendation_methods, commendation_methods_count);
 
 	memset(&http_config, 0, sizeof(http_config));
 	http_config.listen = config->listen;
