@@ -17,4 +17,11 @@ int cli_pii_keygen(int argc, char **argv);
 int cli_verify_receipt(int argc, char **argv);
 int cli_audit(const struct http_url *url, int argc, char **argv);
 
+/* The bearer token from token_file ($VLEDGER_TOKEN_FILE when NULL) or
+ * $VLEDGER_TOKEN; NULL when none is given; exits 2 when the file cannot be
+ * read. Caller cleanses and frees. (vledger.c) */
+char *load_token(const char *token_file);
+/* vledger import-shifts (import.c); token_file is the global --token-file. */
+int cli_import_shifts(const struct http_url *url, const char *token_file, int argc, char **argv);
+
 #endif

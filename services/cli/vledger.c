@@ -7,6 +7,7 @@
  *   vledger keygen FILE
  *   vledger verify-receipt --vkey VKEY RECEIPT.json [ENTRY]
  *   vledger audit --url URL --vkey VKEY --state FILE [--full]
+ *   vledger [--url URL] [--token-file FILE] import-shifts [--dry-run] FILE.csv
  *
  * It speaks the Connect protocol's JSON form over HTTP/1.1 (https:// via
  * OpenSSL). The token comes from --token-file or $VLEDGER_TOKEN and is
@@ -46,6 +47,10 @@ usage(FILE *out)
 	    "                              monitor the log at --url: verify the checkpoint and that it is\n"
 	    "                              consistent with the one seen last (kept in FILE); --full also\n"
 	    "                              fetches every tile and entry bundle and recomputes the root\n"
+	    "  import-shifts [--dry-run] FILE.csv\n"
+	    "                              record a spreadsheet's shifts (UTF-8 CSV, English or Chinese\n"
+	    "                              header), each row once however often the file is imported;\n"
+	    "                              see vledger import-shifts --help\n"
 	    "\n"
 	    "flags:\n"
 	    "  --url URL          vledgerd's address (default %s; env VLEDGER_URL)\n"
@@ -60,7 +65,7 @@ usage(FILE *out)
 	    DEFAULT_URL);
 }
 
-static char *
+char *
 load_token(const char *token_file)
 {
 	const char *env = getenv("VLEDGER_TOKEN");
@@ -221,6 +226,8 @@ main(int argc, char **argv)
 		return cli_verify_receipt(argc - a - 1, argv + a + 1);
 	if (strcmp(argv[a], "audit") == 0)
 		return cli_audit(&url, argc - a - 1, argv + a + 1);
+	if (strcmp(argv[a], "import-shifts") == 0)
+		return cli_import_shifts(&url, token_file, argc - a - 1, argv + a + 1);
 	usage(stderr);
 	return 2;
 }
