@@ -30,6 +30,7 @@ struct config {
 	int64_t max_shift_hours;
 	int64_t backdate_days;
 	int64_t ticket_days;
+	int64_t sweep_seconds;   /* how often stale check-ins are closed */
 	char *points_policy;     /* NULL: the built-in policy */
 	char *star_hours;        /* "100,300,600,1000,1500": hours for star levels 1..5 */
 	int64_t star_minutes[5]; /* parsed from star_hours */

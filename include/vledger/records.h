@@ -59,6 +59,11 @@ VL_MUST_CHECK bool records_lock_volunteer(PGconn *conn, const char *volunteer_id
 VL_MUST_CHECK bool records_overlap_check(PGconn *conn, const char *volunteer_id, const char *start_rfc3339,
     const char *end_rfc3339, const char *exclude_shift_id, const char *field, struct vl_error *err);
 
+/* Refuses a shift ending after the start of the volunteer's open check-in
+ * (which covers its start onwards), naming `field`. Under the same lock. */
+VL_MUST_CHECK bool records_checkin_overlap_check(PGconn *conn, const char *volunteer_id, const char *end_rfc3339,
+    const char *field, struct vl_error *err);
+
 /* Appends to shift_history (kind: recorded, approved, rejected, amended,
  * voided; changes: a JSON object or NULL). */
 VL_MUST_CHECK bool records_history_add(PGconn *conn, const struct rpc_call *call, const char *shift_id,

@@ -60,6 +60,8 @@ static const struct setting settings[] = {
 	    "how long a feedback ticket can be used"},
 	{"points-policy", SETTING_STRING, OFF(points_policy), NULL, 0, 0, "VLEDGER_POINTS_POLICY",
 	    "JSON file with the incentive points policy; unset: 10 points an hour, commendation bonuses"},
+	{"checkin-sweep-seconds", SETTING_INT, OFF(sweep_seconds), "60", 1, 3600, "VLEDGER_CHECKIN_SWEEP_SECONDS",
+	    "how often check-ins open longer than --max-shift-hours are closed at that limit"},
 	{"star-hours", SETTING_STRING, OFF(star_hours), "100,300,600,1000,1500", 0, 0, "VLEDGER_STAR_HOURS",
 	    "lifetime approved hours for star levels 1 to 5, ascending"},
 	{"verify-storage", SETTING_FLAG, OFF(verify_storage), NULL, 0, 0, NULL,

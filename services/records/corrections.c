@@ -252,7 +252,8 @@ amend_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, si
 		goto done;
 	}
 	if (!records_lock_volunteer(conn, old.shift.volunteer_id, err) ||
-	    !records_overlap_check(conn, old.shift.volunteer_id, new_start, new_end, req->shift_id, "startTime", err))
+	    !records_overlap_check(conn, old.shift.volunteer_id, new_start, new_end, req->shift_id, "startTime", err) ||
+	    !records_checkin_overlap_check(conn, old.shift.volunteer_id, new_end, "startTime", err))
 		goto done;
 
 	snprintf(minutes_text, sizeof(minutes_text), "%d", minutes);

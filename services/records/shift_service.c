@@ -222,6 +222,30 @@ records_overlap_check(PGconn *conn, const char *volunteer_id, const char *start,
 }
 
 bool
+records_checkin_overlap_check(PGconn *conn, const char *volunteer_id, const char *end, const char *field,
+    struct vl_error *err)
+{
+	const char *params[2] = {volunteer_id, end};
+	PGresult *res;
+	bool ok = false;
+
+	/* An open check-in covers [its start, now and onwards). */
+	res = PQexecParams(conn,
+	    "SELECT id, to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM check_ins"
+	    " WHERE volunteer_id = $1 AND shift_id IS NULL AND start_time < $2::timestamptz LIMIT 1",
+	    2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		store_error_from_result(conn, res, field, err);
+	else if (PQntuples(res) > 0)
+		vl_error_set(err, VL_FAILED_PRECONDITION, "%s: overlaps the open check-in %s (since %s) of this volunteer",
+		    field, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	else
+		ok = true;
+	PQclear(res);
+	return ok;
+}
+
+bool
 records_history_add(PGconn *conn, const struct rpc_call *call, const char *shift_id, const char *kind,
     const char *reason, const char *changes, uint64_t leaf_index, struct vl_error *err)
 {
@@ -309,7 +333,8 @@ record_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **response, s
 	codec_timestamp_format(req->start_time->seconds, req->start_time->nanos, start);
 	codec_timestamp_format(req->end_time->seconds, req->end_time->nanos, end);
 	if (!records_lock_volunteer(conn, req->volunteer_id, err) ||
-	    !records_overlap_check(conn, req->volunteer_id, start, end, NULL, "startTime", err))
+	    !records_overlap_check(conn, req->volunteer_id, start, end, NULL, "startTime", err) ||
+	    !records_checkin_overlap_check(conn, req->volunteer_id, end, "startTime", err))
 		goto out;
 
 	random_id("shf_", id, sizeof(id));

@@ -9,6 +9,7 @@
 #include "vledger/admin.h"
 #include "vledger/app.h"
 #include "vledger/auth.h"
+#include "vledger/commendations.h"
 #include "vledger/codec.h"
 #include "vledger/log.h"
 #include "vledger/records.h"
@@ -57,9 +58,11 @@ summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, 
 	char from[40], to[40];
 	const char *params[3] = {req->volunteer_id, NULL, NULL};
 	PGresult *res = NULL, *by_cat = NULL, *by_org = NULL, *fb = NULL;
+	struct commendation_list cmds;
 	bool ok = false;
 	int i;
 
+	memset(&cmds, 0, sizeof(cmds));
 	res = PQexecParams(conn, "SELECT organization_id FROM volunteers WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "volunteerId", err);
@@ -98,7 +101,8 @@ summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, 
 	    !query(conn, "SELECT count(*)::text, coalesce(avg(f.rating), 0)::text FROM feedback f"
 	    " JOIN shifts s ON s.id = f.shift_id WHERE NOT f.voided AND s.status = 'approved' AND NOT s.voided AND s."
 	    IN_PERIOD_S,
-	    params, &fb, err))
+	    params, &fb, err) ||
+	    !commendations_for_summary(conn, req->volunteer_id, params[1], params[2], &cmds, err))
 		goto out;
 
 	summary.volunteer_id = req->volunteer_id;
@@ -133,6 +137,8 @@ summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, 
 	}
 	summary.n_by_organization = (size_t)PQntuples(by_org);
 	summary.by_organization = org_ptrs;
+	summary.n_commendations = cmds.count;
+	summary.commendations = cmds.ptrs;
 	out.summary = &summary;
 	codec_encode_binary(&out.base, response, response_len);
 	ok = true;
@@ -145,6 +151,7 @@ out:
 	PQclear(by_cat);
 	PQclear(by_org);
 	PQclear(fb);
+	commendation_list_free(&cmds);
 	return ok;
 }
 

@@ -53,7 +53,8 @@ struct daemon {
 	struct embedded_pg *pg;
 	struct http_server *http;
 	SSL_CTX *tls;
-	struct event *sigterm, *sigint, *drain_timer;
+	struct event *sigterm, *sigint, *drain_timer, *sweep_timer;
+	bool sweep_running;
 	int64_t drain_deadline_us;
 };
 
@@ -228,6 +229,41 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Closes check-ins left open past --max-shift-hours, once a minute, on a
+ * store worker; one sweep at a time. */
+static void
+sweep_job(PGconn *conn, void *arg)
+{
+	struct daemon *d = arg;
+	struct vl_error err;
+	int closed = 0;
+
+	if (!attendance_close_stale(conn, d->app.tlog, d->config.max_shift_hours, &closed, &err))
+		log_warnx("check-in sweep: %s", err.message);
+	else if (closed > 0)
+		log_info("check-in sweep: closed %d check-ins open longer than %lld hours", closed,
+		    (long long)d->config.max_shift_hours);
+}
+
+static void
+sweep_done(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->sweep_running = false;
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->app.shutting_down || d->sweep_running)
+		return;
+	d->sweep_running = true;
+	store_submit(d->app.store, sweep_job, sweep_done, d);
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -332,6 +368,12 @@ run(struct daemon *d)
 	d->sigint = evsignal_new(app->base, SIGINT, signal_cb, d);
 	event_add(d->sigterm, NULL);
 	event_add(d->sigint, NULL);
+	{
+		struct timeval every = {(time_t)config->sweep_seconds, 0};
+
+		d->sweep_timer = event_new(app->base, -1, EV_PERSIST, sweep_cb, d);
+		event_add(d->sweep_timer, &every);
+	}
 	snprintf(listen_url, sizeof(listen_url), "%s://%s", d->tls != NULL ? "https" : "http", config->listen);
 	log_info("vledgerd %s listening on %s (max body %lld bytes, %lld database connections)", VLEDGER_VERSION,
 	    listen_url, (long long)config->max_body_bytes, (long long)config->db_pool_size);
@@ -354,6 +396,8 @@ cleanup:
 	pii_keys_free(app->pii);
 	if (d->drain_timer != NULL)
 		event_free(d->drain_timer);
+	if (d->sweep_timer != NULL)
+		event_free(d->sweep_timer);
 	if (d->sigterm != NULL)
 		event_free(d->sigterm);
 	if (d->sigint != NULL)

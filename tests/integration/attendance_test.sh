@@ -166,11 +166,13 @@ summary=$(rpc RecordsService/GetVolunteerSummary "{\"volunteerId\":\"$v1\"}")
 	[ "$(echo "$summary" | field summary.totalMinutes)" = $((m1 + 1020)) ] || fail "summary: $summary"
 pass "GetVolunteerSummary: measuredMinutes $((m1 + 960)) (check-outs), enteredMinutes 60 (RecordShift)"
 
-# The overlap rule: a check-out whose shift overlaps an entered one.
-in4=$(checkin in4 "$v4" "$c" "$office")
-chk4=$(echo "$in4" | field checkIn.id)
+# The overlap rule: a check-out whose shift overlaps an entered one (one
+# ending a little ahead of the server's clock, which RecordShift allows,
+# recorded before the check-in).
 rs=$(rpc RecordsService/RecordShift "{\"volunteerId\":\"$v4\",\"organizationId\":\"$c\",\"category\":\"SHIFT_CATEGORY_OTHER\",\"startTime\":\"$(at -3600)\",\"endTime\":\"$(at 180)\",\"activity\":\"a\",\"place\":\"p\",\"idempotencyKey\":\"rs2\"}" | field shift.id)
 [ -n "$rs" ] || fail "RecordShift for the overlap"
+in4=$(checkin in4 "$v4" "$c" "$office")
+chk4=$(echo "$in4" | field checkIn.id)
 msg=$(expect_refused failed_precondition AttendanceService/CheckOut "{\"checkInId\":\"$chk4\",\"idempotencyKey\":\"out4\"}" "$office")
 [[ "$msg" == checkInId:* && "$msg" == *"$rs"* ]] || fail "overlap message: $msg"
 [ "$(sql "SELECT shift_id IS NULL FROM check_ins WHERE id = '$chk4'")" = t ] || fail "the refused check-out closed the check-in"
@@ -197,4 +199,25 @@ done
 [ "$(size)" = $((before + 1)) ] || fail "the concurrent check-ins appended $(($(size) - before)) entries"
 pass "10 concurrent check-ins of one volunteer: one succeeds, nine are failed_precondition, one entry"
 
+# An entered shift may not reach into an open check-in (its slot runs from
+# the check-in onwards), or the check-in could never be closed.
+v5=$(volunteer 戊 "$c")
+checkin in5 "$v5" "$c" "$office" >/dev/null
+[ "$(rpc RecordsService/RecordShift "{\"volunteerId\":\"$v5\",\"organizationId\":\"$c\",\"category\":\"SHIFT_CATEGORY_OTHER\",\"startTime\":\"$(at -600)\",\"endTime\":\"$(at 60)\",\"activity\":\"a\",\"place\":\"p\",\"idempotencyKey\":\"rs5\"}" | code)" = failed_precondition ] ||
+	fail "a shift overlapping an open check-in was recorded"
+pass "RecordShift refuses a shift overlapping the volunteer's open check-in"
 vl_stop main
+
+# The sweep closes a check-in left open past the limit, as vledgerd.
+sql "UPDATE check_ins SET start_time = now() - interval '17 hours' WHERE volunteer_id = '$v5' AND shift_id IS NULL"
+vl_start sweeper --database-url "$PG_TEST_URL" --log-key "$VL_TMP/main/state/log.key" \
+	--pii-key "$VL_TMP/main/state/pii.key" --checkin-sweep-seconds 1
+vl_wait_ready sweeper
+for _ in $(seq 1 50); do
+	[ "$(sql "SELECT shift_id IS NOT NULL FROM check_ins WHERE volunteer_id = '$v5'")" = t ] && break
+	sleep 0.2
+done
+[ "$(sql "SELECT s.minutes || ' ' || s.capped || ' ' || s.status || ' ' || s.recorded_by FROM check_ins c JOIN shifts s ON s.id = c.shift_id WHERE c.volunteer_id = '$v5'")" = "960 true pending vledgerd" ] ||
+	fail "the sweep did not close the stale check-in: $(sql "SELECT * FROM check_ins WHERE volunteer_id = '$v5'")"
+pass "the periodic sweep closes a check-in open 17 h at 16 h, capped and pending, as vledgerd"
+vl_stop sweeper
