@@ -5,9 +5,13 @@
  * A policy is a JSON object:
  *   {"pointsPerHour": {"default": 10, "elderly_care": 12, ...},
  *    "measuredOnly": false,
- *    "commendationBonus": {"team": 20, "community": 50, "subdistrict": 100, "district": 200, "city": 500}}
+ *    "commendationBonus": {"team": 20, "community": 50, "subdistrict": 100, "district": 200, "city": 500},
+ *    "cap": 0, "expiryMonths": 0}
  * pointsPerHour keys are shift categories or "default"; values are
  * non-negative integers. measuredOnly counts only check-in/check-out hours.
+ * cap (0: none) bounds the balance: points earned beyond it are not kept.
+ * expiryMonths (0: never) expires points that many months after they were
+ * earned, oldest spent first (sql/010_points_cap_expiry.sql).
  */
 #ifndef VLEDGER_POINTS_H
 #define VLEDGER_POINTS_H

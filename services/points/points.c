@@ -75,7 +75,7 @@ points_policy_valid(const char *text, size_t len, struct vl_error *err)
 	}
 	json_object_foreach(doc, key, v) {
 		if (strcmp(key, "pointsPerHour") != 0 && strcmp(key, "measuredOnly") != 0 &&
-		    strcmp(key, "commendationBonus") != 0) {
+		    strcmp(key, "commendationBonus") != 0 && strcmp(key, "cap") != 0 && strcmp(key, "expiryMonths") != 0) {
 			vl_error_set(err, VL_INVALID_ARGUMENT, "points policy: unknown key \"%s\"", key);
 			goto out;
 		}
@@ -103,6 +103,16 @@ points_policy_valid(const char *text, size_t len, struct vl_error *err)
 	v = json_object_get(doc, "measuredOnly");
 	if (v != NULL && !json_is_boolean(v)) {
 		vl_error_set(err, VL_INVALID_ARGUMENT, "points policy: measuredOnly: true or false");
+		goto out;
+	}
+	v = json_object_get(doc, "cap");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 100000000)) {
+		vl_error_set(err, VL_INVALID_ARGUMENT, "points policy: cap: a whole number 0..100000000 (0: no cap)");
+		goto out;
+	}
+	v = json_object_get(doc, "expiryMonths");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 240)) {
+		vl_error_set(err, VL_INVALID_ARGUMENT, "points policy: expiryMonths: a whole number 0..240 (0: never)");
 		goto out;
 	}
 	v = json_object_get(doc, "commendationBonus");

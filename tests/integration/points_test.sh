@@ -96,3 +96,25 @@ timeout 30 "$VLEDGER_BIN/vledgerd" --listen 127.0.0.1:0 --state-dir "$VL_TMP/bad
 	--points-policy "$VL_TMP/bad.json" >"$VL_TMP/bad.log" 2>&1 || status=$?
 [ "$status" -ne 0 ] && grep -q "pointsPerHour.gardening" "$VL_TMP/bad.log" || fail "a bad policy was accepted: $(tail -1 "$VL_TMP/bad.log")"
 pass "a changed policy becomes version 2 once; a bad policy stops startup naming the key"
+
+# A time-bank policy: a cap of 100 and points that expire after 12 months.
+echo '{"pointsPerHour": {"default": 60}, "cap": 100, "expiryMonths": 12}' >"$VL_TMP/timebank.json"
+vl_start bank --database-url "$PG_TEST_URL" "${keys[@]}" --points-policy "$VL_TMP/timebank.json"
+vl_wait_ready bank
+url=$(vl_url bank)
+vol=$(rpc VolunteerService/RegisterVolunteer "{\"organizationId\":\"$c\",\"personalData\":{\"name\":\"孙八\"},\"idempotencyKey\":\"v2\"}" | field volunteer.id)
+a=$(record OTHER '-30 hours' '-29 hours' a)
+b=$(record OTHER '-28 hours' '-27 hours' b)
+[ "$(balance)" = 100 ] || fail "the cap: two hours at 60 give $(balance), expected 100"
+rpc PointsService/RedeemPoints "{\"volunteerId\":\"$vol\",\"points\":30,\"reason\":\"时间银行兑换\",\"idempotencyKey\":\"bank1\"}" >/dev/null
+[ "$(balance)" = 70 ] || fail "after redeeming 30 under the cap: $(balance), expected 70"
+# Move the first shift's points 13 months back (and the policy with them):
+# they expired before the redemption, which then spent the second's.
+sql "UPDATE points_policies SET effective_time = now() - interval '2 years';
+     UPDATE shifts SET decide_time = now() - interval '13 months' WHERE id = '$a'"
+[ "$(balance)" = 30 ] || fail "with the first 60 points expired: $(balance), expected 30"
+[ "$(rpc RecordsService/GetVolunteerSummary "{\"volunteerId\":\"$vol\"}" | field summary.pointsBalance)" = 30 ] ||
+	fail "the summary disagrees with the balance"
+pass "a policy's cap keeps the balance at 100, and points expire 12 months after they were earned, oldest spent first"
+vl_stop bank
+
