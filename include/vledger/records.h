@@ -52,6 +52,13 @@ VL_MUST_CHECK bool records_text_valid(const char *field, const char *s, size_t m
 VL_MUST_CHECK bool records_timestamp_valid(const char *field, const Google__Protobuf__Timestamp *t,
     struct vl_error *err);
 
+/* In a store job: where service is recorded (RecordShift, CheckIn) the
+ * organisation must be a TEAM or COMMUNITY and both it and the volunteer
+ * within the caller's reach (office: at or below; team leader: its team).
+ * not_found / invalid_argument / permission_denied naming the field. */
+VL_MUST_CHECK bool records_reach_check(PGconn *conn, const struct rpc_call *call, const char *organization_id,
+    const char *volunteer_id, struct vl_error *err);
+
 /* In a store job: serialise changes to one volunteer's shifts (held to the
  * end of the transaction), then refuse an overlap with another live shift
  * (not `exclude_shift_id`), naming `field` and the conflicting shift. */

@@ -131,39 +131,8 @@ check_in_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response,
 	if (*response != NULL)
 		return true;
 
-	/* The same reach rules as RecordShift. */
-	params[0] = req->organization_id;
-	res = PQexecParams(conn, "SELECT kind FROM organizations WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		store_error_from_result(conn, res, "organizationId", err);
+	if (!records_reach_check(conn, call, req->organization_id, req->volunteer_id, err))
 		goto out;
-	}
-	if (PQntuples(res) == 0) {
-		vl_error_set(err, VL_NOT_FOUND, "organizationId: no such organization");
-		goto out;
-	}
-	if (strcmp(PQgetvalue(res, 0, 0), "team") != 0 && strcmp(PQgetvalue(res, 0, 0), "community") != 0) {
-		vl_error_set(err, VL_INVALID_ARGUMENT, "organizationId: service is recorded for a TEAM or a COMMUNITY");
-		goto out;
-	}
-	PQclear(res);
-	params[0] = req->volunteer_id;
-	res = PQexecParams(conn, "SELECT organization_id FROM volunteers WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		store_error_from_result(conn, res, "volunteerId", err);
-		goto out;
-	}
-	if (PQntuples(res) == 0) {
-		vl_error_set(err, VL_NOT_FOUND, "volunteerId: no such volunteer");
-		goto out;
-	}
-	if (!scope_check(conn, &call->principal, req->organization_id, SCOPE_OFFICE | SCOPE_TEAM_LEADER,
-	    "organizationId", err) ||
-	    !scope_check(conn, &call->principal, PQgetvalue(res, 0, 0), SCOPE_OFFICE | SCOPE_TEAM_LEADER, "volunteerId",
-	    err))
-		goto out;
-	PQclear(res);
-	res = NULL;
 
 	/* One open check-in per volunteer: checked under the lock, backed by
 	 * the unique index check_ins_open. */

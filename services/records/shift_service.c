@@ -178,6 +178,47 @@ records_fields_valid(const char *activity, const char *place, const char *grid, 
 }
 
 bool
+records_reach_check(PGconn *conn, const struct rpc_call *call, const char *organization_id,
+    const char *volunteer_id, struct vl_error *err)
+{
+	const char *params[1] = {organization_id};
+	PGresult *res;
+	bool ok = false;
+
+	res = PQexecParams(conn, "SELECT kind FROM organizations WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "organizationId", err);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		vl_error_set(err, VL_NOT_FOUND, "organizationId: no such organization");
+		goto out;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "team") != 0 && strcmp(PQgetvalue(res, 0, 0), "community") != 0) {
+		vl_error_set(err, VL_INVALID_ARGUMENT, "organizationId: service is recorded for a TEAM or a COMMUNITY");
+		goto out;
+	}
+	PQclear(res);
+	params[0] = volunteer_id;
+	res = PQexecParams(conn, "SELECT organization_id FROM volunteers WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "volunteerId", err);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		vl_error_set(err, VL_NOT_FOUND, "volunteerId: no such volunteer");
+		goto out;
+	}
+	ok = scope_check(conn, &call->principal, organization_id, SCOPE_OFFICE | SCOPE_TEAM_LEADER, "organizationId",
+	    err) &&
+	    scope_check(conn, &call->principal, PQgetvalue(res, 0, 0), SCOPE_OFFICE | SCOPE_TEAM_LEADER, "volunteerId",
+	    err);
+out:
+	PQclear(res);
+	return ok;
+}
+
+bool
 records_lock_volunteer(PGconn *conn, const char *volunteer_id, struct vl_error *err)
 {
 	const char *params[1] = {volunteer_id};
@@ -297,38 +338,8 @@ record_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **response, s
 	if (*response != NULL)
 		return true;
 
-	params[0] = req->organization_id;
-	res = PQexecParams(conn, "SELECT kind FROM organizations WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		store_error_from_result(conn, res, "organizationId", err);
+	if (!records_reach_check(conn, call, req->organization_id, req->volunteer_id, err))
 		goto out;
-	}
-	if (PQntuples(res) == 0) {
-		vl_error_set(err, VL_NOT_FOUND, "organizationId: no such organization");
-		goto out;
-	}
-	if (strcmp(PQgetvalue(res, 0, 0), "team") != 0 && strcmp(PQgetvalue(res, 0, 0), "community") != 0) {
-		vl_error_set(err, VL_INVALID_ARGUMENT, "organizationId: service is recorded for a TEAM or a COMMUNITY");
-		goto out;
-	}
-	PQclear(res);
-	params[0] = req->volunteer_id;
-	res = PQexecParams(conn, "SELECT organization_id FROM volunteers WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		store_error_from_result(conn, res, "volunteerId", err);
-		goto out;
-	}
-	if (PQntuples(res) == 0) {
-		vl_error_set(err, VL_NOT_FOUND, "volunteerId: no such volunteer");
-		goto out;
-	}
-	if (!scope_check(conn, &call->principal, req->organization_id, SCOPE_OFFICE | SCOPE_TEAM_LEADER,
-	    "organizationId", err) ||
-	    !scope_check(conn, &call->principal, PQgetvalue(res, 0, 0), SCOPE_OFFICE | SCOPE_TEAM_LEADER, "volunteerId",
-	    err))
-		goto out;
-	PQclear(res);
-	res = NULL;
 
 	codec_timestamp_format(req->start_time->seconds, req->start_time->nanos, start);
 	codec_timestamp_format(req->end_time->seconds, req->end_time->nanos, end);
