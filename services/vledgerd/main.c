@@ -179,8 +179,7 @@ prepare_database(struct daemon *d, const char *conninfo, struct note_signer *sig
 	}
 	if (!tlog_open(conn, LOG_ID, d->config.origin, signer, &d->app.tlog, err))
 		goto out;
-	if (!volunteers_check_key(conn, d->app.pii, err) ||
-	    !points_policy_apply(conn, d->app.tlog, d->config.points_policy, err))
+	if (!volunteers_check_key(conn, d->app.pii, err))
 		goto out;
 	write_vkey(&d->config, tlog_vkey(d->app.tlog));
 	log_info("log verifier key: %s (also in %s/log.vkey and at GET /log/vkey)", tlog_vkey(d->app.tlog),
@@ -204,6 +203,10 @@ prepare_database(struct daemon *d, const char *conninfo, struct note_signer *sig
 			log_info("admin token: not written to %s: this database already has a bootstrap admin token,"
 			    " issued to the state directory of the instance that first started on it", token_path);
 	}
+	/* After the bootstrap token, so that a new log begins with it; never
+	 * under --verify-storage, which only reads. */
+	if (!points_policy_apply(conn, d->app.tlog, d->config.points_policy, err))
+		goto out;
 	ok = true;
 out:
 	PQfinish(conn);

@@ -42,7 +42,7 @@ for i in 1 100 256 300; do
 	checkpoint_of <"$VL_TMP/resp.$i" >"$VL_TMP/cp.$i" || fail "write $i returned no receipt: $(cat "$VL_TMP/resp.$i")"
 done
 "$VL_TMP/tlogcheck" "$url_a" "$vkey" "$VL_TMP"/cp.* || fail "Go's tlog client rejected the log"
-pass "after 301 entries Go's sumdb/tlog recomputes the root from the tiles, checks every record's inclusion and 4 checkpoints' consistency"
+pass "after $(sql "SELECT count(*) FROM log_entries") entries Go's sumdb/tlog recomputes the root from the tiles, checks every record's inclusion and 4 checkpoints' consistency"
 
 # Receipts verify offline; a changed receipt does not.
 "$cli" verify-receipt --vkey "$vkey" "$VL_TMP/resp.42" >/dev/null || fail "a good receipt did not verify"
@@ -63,6 +63,7 @@ pass "receipts verify offline; a changed entry, a changed proof or another key f
 "$cli" --url "$url_a" audit --vkey "$vkey" --state "$VL_TMP/audit.state" --full >/dev/null || fail "audit --full failed"
 
 # Two processes appending at once: one gap-free log, no fork.
+entries_before=$(sql "SELECT count(*) FROM log_entries")
 vl_start b --database-url "$PG_TEST_URL" --log-key "$VL_TMP/log.key" --pii-key "$VL_TMP/pii.key"
 vl_wait_ready b
 url_b=$(vl_url b)
@@ -77,11 +78,12 @@ wait "${pids[@]}"
 for i in $(seq 1 40); do
 	grep -q '"receipt"' "$VL_TMP/ra.$i" "$VL_TMP/rb.$i" || fail "a concurrent write failed: $(cat "$VL_TMP/ra.$i" "$VL_TMP/rb.$i")"
 done
-[ "$(sql "SELECT count(*) = max(leaf_index) + 1 AND count(*) = 381 FROM log_entries")" = t ] || fail "log has gaps or wrong size"
+total=$((entries_before + 80))
+[ "$(sql "SELECT count(*) = max(leaf_index) + 1 AND count(*) = $total FROM log_entries")" = t ] || fail "log has gaps or wrong size"
 [ "$(sql "SELECT count(DISTINCT tree_size) = count(*) FROM log_checkpoints")" = t ] || fail "two checkpoints for one size"
 "$cli" --url "$url_b" audit --vkey "$vkey" --state "$VL_TMP/audit.state" --full >/dev/null || fail "audit after concurrent writes"
 "$VL_TMP/tlogcheck" "$url_b" "$vkey" "$VL_TMP/cp.300" >/dev/null || fail "Go's tlog client after concurrent writes"
-pass "two vledgerd processes writing 80 entries at once: one gap-free log of 381 entries, consistent with what the monitor saw"
+pass "two vledgerd processes writing 80 entries at once: one gap-free log of $total entries, consistent with what the monitor saw"
 vl_stop b
 
 # A different key on the same log would fork it: refused at startup.
@@ -93,7 +95,7 @@ pass "a vledgerd with another signing key refuses to start on the log"
 
 # Proof RPC bounds.
 code() { curl -s -H 'Content-Type: application/json' -d "$2" "$url_a/vledger.v1.LogService/$1" | sed -n 's/.*"code":"\([a-z_]*\)".*/\1/p'; }
-[ "$(code GetInclusionProof '{"leafIndex":"381","treeSize":"381"}')" = out_of_range ] || fail "inclusion proof past the end"
+[ "$(code GetInclusionProof "{\"leafIndex\":\"$total\",\"treeSize\":\"$total\"}")" = out_of_range ] || fail "inclusion proof past the end"
 [ "$(code GetInclusionProof '{"leafIndex":"1","treeSize":"999999"}')" = out_of_range ] || fail "inclusion proof past the checkpoint"
 [ "$(code GetConsistencyProof '{"fromSize":"10","toSize":"5"}')" = invalid_argument ] || fail "consistency from > to"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$url_a/log/tile/0/002")" = 404 ] || fail "a tile beyond the tree was served"
@@ -112,16 +114,19 @@ vl_stop a
 "$VLEDGER_BIN/vledgerd" --verify-storage --state-dir "$VL_TMP/v" --database-url "$PG_TEST_URL" \
 	--log-key "$VL_TMP/log.key" --pii-key "$VL_TMP/pii.key" >"$VL_TMP/v.log" 2>&1 || fail "verify-storage on an intact log: $(tail -2 "$VL_TMP/v.log")"
 
-# Someone with enough rights disables the triggers and rewrites entry 5.
+# Someone with enough rights disables the triggers and rewrites the entry
+# of organisation "org w5".
+victim=$(sql "SELECT leaf_index FROM log_entries WHERE convert_from(entry, 'UTF8') LIKE '%\"org w5\"%'")
+[ -n "$victim" ] || fail "no entry for org w5"
 sql "ALTER TABLE log_entries DISABLE TRIGGER USER;
      UPDATE log_entries SET entry = convert_to(replace(convert_from(entry, 'UTF8'), 'org w5', 'org W5'), 'UTF8'),
             leaf_hash = sha256('\\x00'::bytea || convert_to(replace(convert_from(entry, 'UTF8'), 'org w5', 'org W5'), 'UTF8'))
-      WHERE leaf_index = 5;
+      WHERE leaf_index = $victim;
      ALTER TABLE log_entries ENABLE TRIGGER USER;"
 status=0
 "$VLEDGER_BIN/vledgerd" --verify-storage --state-dir "$VL_TMP/v" --database-url "$PG_TEST_URL" \
 	--log-key "$VL_TMP/log.key" --pii-key "$VL_TMP/pii.key" >"$VL_TMP/v.log" 2>&1 || status=$?
-[ "$status" -ne 0 ] && grep -q "index 5)" "$VL_TMP/v.log" ||
+[ "$status" -ne 0 ] && grep -q "index $victim)" "$VL_TMP/v.log" ||
 	fail "verify-storage missed the rewritten entry (status $status): $(tail -2 "$VL_TMP/v.log")"
 vl_start a2 --database-url "$PG_TEST_URL" --log-key "$VL_TMP/log.key" --pii-key "$VL_TMP/pii.key"
 vl_wait_ready a2
