@@ -496,6 +496,10 @@ decide_job(PGconn *conn, struct rpc_call *call, const char *shift_id, const char
 		return true;
 	if (!shift_load(conn, call, shift_id, SCOPE_OFFICE, true, &res, err))
 		return false;
+	if (strcmp(PQgetvalue(res, 0, 19), "true") == 0) {
+		vl_error_set(err, VL_FAILED_PRECONDITION, "shiftId: the shift was voided");
+		goto out;
+	}
 	if (strcmp(PQgetvalue(res, 0, 14), "pending") != 0) {
 		vl_error_set(err, VL_FAILED_PRECONDITION, "shiftId: the shift is already %s", PQgetvalue(res, 0, 14));
 		goto out;

@@ -75,6 +75,12 @@ rpc RecordsService/VoidEntry "{\"entryId\":\"$s2\",\"reason\":\"recorded twice\"
 	fail "voided twice"
 [ "$(rpc RecordsService/AmendShift "{\"shiftId\":\"$s2\",\"fields\":[\"place\"],\"place\":\"y\",\"reason\":\"x\",\"idempotencyKey\":\"a6\"}" | code)" = failed_precondition ] ||
 	fail "amended a voided shift"
+# A voided shift cannot be decided any more.
+pend=$(rpc RecordsService/RecordShift "{\"volunteerId\":\"$vol\",\"organizationId\":\"$c\",\"category\":\"SHIFT_CATEGORY_OTHER\",\"startTime\":\"$(at '-30 hours')\",\"endTime\":\"$(at '-29 hours')\",\"activity\":\"值守\",\"place\":\"检测点\",\"idempotencyKey\":\"p1\"}" | field shift.id)
+sql "UPDATE shifts SET status = 'pending', decided_by = '' WHERE id = '$pend'"
+rpc RecordsService/VoidEntry "{\"entryId\":\"$pend\",\"reason\":\"wrong volunteer\",\"idempotencyKey\":\"vp\"}" >/dev/null
+[ "$(rpc RecordsService/ApproveShift "{\"shiftId\":\"$pend\",\"idempotencyKey\":\"ap\"}" | code)" = failed_precondition ] ||
+	fail "a voided shift was approved"
 # Its slot is free again.
 s4=$(record DISINFECTION '-6 hours' '-5 hours' 4)
 [ -n "$s4" ] || fail "the voided shift's slot is still taken"
@@ -96,7 +102,7 @@ all="$first$rest"
 expected=$(sql "SELECT string_agg(leaf_index::text, ',' ORDER BY leaf_index DESC) FROM entry_subjects WHERE volunteer_id = '$vol' AND leaf_index <= $(echo "$first" | cut -d, -f1)")
 [ "$all" = "$expected" ] || fail "paging: got $all, expected $expected"
 kinds=$(rpc RecordsService/ListEntries "{\"volunteerId\":\"$vol\",\"kinds\":[\"entry_voided\"]}" | field entries)
-[ "$(echo "$kinds" | node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(0)).length))')" = 1 ] || fail "kinds filter: $kinds"
+[ "$(echo "$kinds" | node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(0)).length))')" = 2 ] || fail "kinds filter: $kinds"
 [ "$(rpc RecordsService/ListEntries "{\"volunteerId\":\"$vol\"}" "$VL_TMP/office_c2" | code)" = permission_denied ] || fail "sibling office listed"
 [ "$(rpc RecordsService/ListEntries "{\"volunteerId\":\"$vol\",\"organizationId\":\"$c\"}" | code)" = invalid_argument ] || fail "both filters"
 orgs=$(rpc RecordsService/ListEntries "{\"organizationId\":\"$s\",\"pageSize\":500}" | field entries | node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(0)).length))')
