@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 
 #include "vledger/rpc.h"
+#include "vledger/v1/admin.pb-c.h"
 
 extern const struct rpc_method admin_methods[];
 extern const size_t admin_methods_count;
@@ -40,6 +41,16 @@ void admin_list_tokens(struct rpc_call *call);
 const char *org_kind_db_name(int kind);
 int org_kind_from_db(const char *name);
 const char *org_kind_proto_name(int kind);
+/* Which roles may call a method at all (before scope_check narrows it to
+ * an organisation): bit sets of vledger.v1.Role values. */
+#define ROLE_BIT(role) (1u << (role))
+#define ROLES_OFFICE (ROLE_BIT(VLEDGER__V1__ROLE__ROLE_ADMIN) | ROLE_BIT(VLEDGER__V1__ROLE__ROLE_OFFICE))
+#define ROLES_FIELD (ROLES_OFFICE | ROLE_BIT(VLEDGER__V1__ROLE__ROLE_TEAM_LEADER))
+
+/* True when the caller's role is in `roles`; else VL_PERMISSION_DENIED
+ * "ROLE_X tokens cannot <action>". */
+VL_MUST_CHECK bool role_may(const struct rpc_call *call, unsigned roles, const char *action, struct vl_error *err);
+
 /* Who may act on organisation `org`: an admin always; an office when org
  * is its organisation or below it; a team leader when org is its team and
  * SCOPE_TEAM_LEADER is in `allow`. Anyone else, or out of reach:

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vledger/auth.h"
 #include "vledger/encoding.h"
 #include "vledger/log.h"
 #include "vledger/store.h"
@@ -118,6 +119,16 @@ org_within(PGconn *conn, const char *org, const char *ancestor, bool *within, st
 	*within = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	return true;
+}
+
+bool
+role_may(const struct rpc_call *call, unsigned roles, const char *action, struct vl_error *err)
+{
+	int role = call->principal.role;
+
+	if (role >= 0 && role < 32 && (roles & ROLE_BIT(role)) != 0)
+		return true;
+	return vl_error_set(err, VL_PERMISSION_DENIED, "%s tokens cannot %s", role_proto_name(role), action);
 }
 
 bool

@@ -162,11 +162,8 @@ create_organization(struct rpc_call *call)
 	int parent_kind;
 	struct vl_error err;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot create organizations",
-		    role_proto_name(role));
+	if (!role_may(call, ROLES_OFFICE, "create organizations", &err))
 		goto fail;
-	}
 	if (!idempotency_key_valid(req->idempotency_key, &err) || !name_valid(req->name, &err))
 		goto fail;
 	if (org_kind_db_name(req->kind) == NULL) {

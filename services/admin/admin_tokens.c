@@ -229,10 +229,8 @@ admin_create_token(struct rpc_call *call)
 	int caller = call->principal.role;
 	struct vl_error err;
 
-	if (caller != VLEDGER__V1__ROLE__ROLE_ADMIN && caller != VLEDGER__V1__ROLE__ROLE_OFFICE) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot create tokens", role_proto_name(caller));
+	if (!role_may(call, ROLES_OFFICE, "create tokens", &err))
 		goto fail;
-	}
 	if (!idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (role_db_name(req->role) == NULL) {
@@ -341,13 +339,10 @@ void
 admin_revoke_token(struct rpc_call *call)
 {
 	const Vledger__V1__RevokeTokenRequest *req = (const void *)call->request;
-	int caller = call->principal.role;
 	struct vl_error err;
 
-	if (caller != VLEDGER__V1__ROLE__ROLE_ADMIN && caller != VLEDGER__V1__ROLE__ROLE_OFFICE) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot revoke tokens", role_proto_name(caller));
+	if (!role_may(call, ROLES_OFFICE, "revoke tokens", &err))
 		goto fail;
-	}
 	if (!idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (req->id[0] == '\0') {
@@ -423,12 +418,10 @@ void
 admin_list_tokens(struct rpc_call *call)
 {
 	const Vledger__V1__ListTokensRequest *req = (const void *)call->request;
-	int caller = call->principal.role;
 	struct list_ctx *ctx;
 	struct vl_error err;
 
-	if (caller != VLEDGER__V1__ROLE__ROLE_ADMIN && caller != VLEDGER__V1__ROLE__ROLE_OFFICE) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot list tokens", role_proto_name(caller));
+	if (!role_may(call, ROLES_OFFICE, "list tokens", &err)) {
 		rpc_fail(call, &err);
 		return;
 	}

@@ -368,10 +368,8 @@ award_commendation(struct rpc_call *call)
 	char *ids_json;
 	size_t i, j;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot award commendations", role_proto_name(role));
+	if (!role_may(call, ROLES_OFFICE, "award commendations", &err))
 		goto fail;
-	}
 	if (!idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (req->volunteer_id[0] == '\0') {
@@ -475,14 +473,10 @@ static void
 list_commendations(struct rpc_call *call)
 {
 	const Vledger__V1__ListCommendationsRequest *req = (const void *)call->request;
-	int role = call->principal.role;
 	struct vl_error err;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
-	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot read commendations", role_proto_name(role));
+	if (!role_may(call, ROLES_FIELD, "read commendations", &err))
 		goto fail;
-	}
 	if (req->volunteer_id[0] == '\0') {
 		vl_error_set(&err, VL_INVALID_ARGUMENT, "volunteerId: required");
 		goto fail;

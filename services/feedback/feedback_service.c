@@ -186,14 +186,10 @@ static void
 issue_tickets(struct rpc_call *call)
 {
 	const Vledger__V1__IssueFeedbackTicketsRequest *req = (const void *)call->request;
-	int role = call->principal.role;
 	struct vl_error err;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
-	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot issue feedback tickets", role_proto_name(role));
+	if (!role_may(call, ROLES_FIELD, "issue feedback tickets", &err))
 		goto fail;
-	}
 	if (!idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (req->shift_id[0] == '\0') {

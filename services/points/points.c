@@ -342,13 +342,10 @@ static void
 redeem_points(struct rpc_call *call)
 {
 	const Vledger__V1__RedeemPointsRequest *req = (const void *)call->request;
-	int role = call->principal.role;
 	struct vl_error err;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot redeem points", role_proto_name(role));
+	if (!role_may(call, ROLES_OFFICE, "redeem points", &err))
 		goto fail;
-	}
 	if (!idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (req->volunteer_id[0] == '\0') {
@@ -389,12 +386,9 @@ static void
 get_balance(struct rpc_call *call)
 {
 	const Vledger__V1__GetPointsBalanceRequest *req = (const void *)call->request;
-	int role = call->principal.role;
 	struct vl_error err;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
-	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot read points", role_proto_name(role));
+	if (!role_may(call, ROLES_FIELD, "read points", &err)) {
 		rpc_fail(call, &err);
 		return;
 	}

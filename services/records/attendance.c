@@ -79,15 +79,6 @@ format_micros(long long us, char buf[40])
 	codec_timestamp_format(s, (int32_t)(rem * 1000), buf);
 }
 
-static bool
-caller_may_attend(int role, const char *what, struct vl_error *err)
-{
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
-	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER)
-		return vl_error_set(err, VL_PERMISSION_DENIED, "%s tokens cannot %s", role_proto_name(role), what);
-	return true;
-}
-
 /* The open check-in of a volunteer, if any: VL_FAILED_PRECONDITION naming
  * volunteerId. */
 static bool
@@ -193,7 +184,7 @@ check_in(struct rpc_call *call)
 	const Vledger__V1__CheckInRequest *req = (const void *)call->request;
 	struct vl_error err;
 
-	if (!caller_may_attend(call->principal.role, "check volunteers in", &err) ||
+	if (!role_may(call, ROLES_FIELD, "check volunteers in", &err) ||
 	    !idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (req->volunteer_id[0] == '\0') {
@@ -457,7 +448,7 @@ check_out(struct rpc_call *call)
 	const Vledger__V1__CheckOutRequest *req = (const void *)call->request;
 	struct vl_error err;
 
-	if (!caller_may_attend(call->principal.role, "check volunteers out", &err) ||
+	if (!role_may(call, ROLES_FIELD, "check volunteers out", &err) ||
 	    !idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (req->check_in_id[0] == '\0') {

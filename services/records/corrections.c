@@ -107,23 +107,13 @@ out:
 	return ok;
 }
 
-static bool
-office_only(const struct rpc_call *call, const char *what, struct vl_error *err)
-{
-	int role = call->principal.role;
-
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE)
-		return vl_error_set(err, VL_PERMISSION_DENIED, "%s tokens cannot %s", role_proto_name(role), what);
-	return true;
-}
-
 void
 records_void_entry(struct rpc_call *call)
 {
 	const Vledger__V1__VoidEntryRequest *req = (const void *)call->request;
 	struct vl_error err;
 
-	if (!office_only(call, "void entries", &err) || !idempotency_key_valid(req->idempotency_key, &err))
+	if (!role_may(call, ROLES_OFFICE, "void entries", &err) || !idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (void_target_for(req->entry_id) == NULL) {
 		vl_error_set(&err, VL_INVALID_ARGUMENT, "entryId: expected a shift (shf_...), feedback (fbk_...) or"
@@ -304,7 +294,7 @@ records_amend_shift(struct rpc_call *call)
 	struct vl_error err;
 	size_t i, j;
 
-	if (!office_only(call, "amend shifts", &err) || !idempotency_key_valid(req->idempotency_key, &err))
+	if (!role_may(call, ROLES_OFFICE, "amend shifts", &err) || !idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (req->shift_id[0] == '\0') {
 		vl_error_set(&err, VL_INVALID_ARGUMENT, "shiftId: required");

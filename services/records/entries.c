@@ -133,14 +133,11 @@ void
 records_list_entries(struct rpc_call *call)
 {
 	const Vledger__V1__ListEntriesRequest *req = (const void *)call->request;
-	int role = call->principal.role;
 	struct list_ctx *ctx;
 	struct vl_error err;
 	size_t i;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
-	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot list entries", role_proto_name(role));
+	if (!role_may(call, ROLES_FIELD, "list entries", &err)) {
 		rpc_fail(call, &err);
 		return;
 	}

@@ -414,11 +414,8 @@ record_shift(struct rpc_call *call)
 	struct vl_error err;
 	int minutes;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
-	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot record shifts", role_proto_name(role));
+	if (!role_may(call, ROLES_FIELD, "record shifts", &err))
 		goto fail;
-	}
 	if (!idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (req->volunteer_id[0] == '\0') {
@@ -558,12 +555,7 @@ reject_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, s
 static bool
 decide_valid(const struct rpc_call *call, const char *shift_id, const char *key, struct vl_error *err)
 {
-	int role = call->principal.role;
-
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE)
-		return vl_error_set(err, VL_PERMISSION_DENIED, "%s tokens cannot approve or reject shifts",
-		    role_proto_name(role));
-	if (!idempotency_key_valid(key, err))
+	if (!role_may(call, ROLES_OFFICE, "approve or reject shifts", err) || !idempotency_key_valid(key, err))
 		return false;
 	if (shift_id[0] == '\0')
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "shiftId: required");
@@ -656,12 +648,9 @@ static void
 get_shift(struct rpc_call *call)
 {
 	const Vledger__V1__GetShiftRequest *req = (const void *)call->request;
-	int role = call->principal.role;
 	struct vl_error err;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
-	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot read shifts", role_proto_name(role));
+	if (!role_may(call, ROLES_FIELD, "read shifts", &err)) {
 		rpc_fail(call, &err);
 		return;
 	}

@@ -159,14 +159,10 @@ void
 records_get_volunteer_summary(struct rpc_call *call)
 {
 	const Vledger__V1__GetVolunteerSummaryRequest *req = (const void *)call->request;
-	int role = call->principal.role;
 	struct vl_error err;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
-	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot read volunteer summaries", role_proto_name(role));
+	if (!role_may(call, ROLES_FIELD, "read volunteer summaries", &err))
 		goto fail;
-	}
 	if (req->volunteer_id[0] == '\0') {
 		vl_error_set(&err, VL_INVALID_ARGUMENT, "volunteerId: required");
 		goto fail;

@@ -248,15 +248,11 @@ static void
 register_volunteer(struct rpc_call *call)
 {
 	const Vledger__V1__RegisterVolunteerRequest *req = (const void *)call->request;
-	int role = call->principal.role;
 	struct pii_record rec;
 	struct vl_error err;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
-	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot register volunteers", role_proto_name(role));
+	if (!role_may(call, ROLES_FIELD, "register volunteers", &err))
 		goto fail;
-	}
 	if (!idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (req->organization_id[0] == '\0') {
@@ -353,12 +349,9 @@ static void
 get_volunteer(struct rpc_call *call)
 {
 	const Vledger__V1__GetVolunteerRequest *req = (const void *)call->request;
-	int role = call->principal.role;
 	struct vl_error err;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
-	    role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot read volunteers", role_proto_name(role));
+	if (!role_may(call, ROLES_FIELD, "read volunteers", &err)) {
 		rpc_fail(call, &err);
 		return;
 	}
@@ -436,13 +429,10 @@ static void
 erase_personal_data(struct rpc_call *call)
 {
 	const Vledger__V1__EraseVolunteerPersonalDataRequest *req = (const void *)call->request;
-	int role = call->principal.role;
 	struct vl_error err;
 
-	if (role != VLEDGER__V1__ROLE__ROLE_ADMIN && role != VLEDGER__V1__ROLE__ROLE_OFFICE) {
-		vl_error_set(&err, VL_PERMISSION_DENIED, "%s tokens cannot erase personal data", role_proto_name(role));
+	if (!role_may(call, ROLES_OFFICE, "erase personal data", &err))
 		goto fail;
-	}
 	if (!idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (req->volunteer_id[0] == '\0') {
