@@ -28,6 +28,12 @@
 #define HEADERS_MAX 100
 #define IDLE_TIMEOUT_SECONDS 60     /* also bounds a slow client mid-request */
 #define PIPELINE_MAX_BYTES (256 * 1024)
+/* After refusing a request whose body is still arriving, keep reading (and
+ * discarding) for a while before closing: closing a socket with unread data
+ * makes the kernel send a reset, which can destroy the refusal before the
+ * client reads it. */
+#define LINGER_SECONDS 2
+#define LINGER_MAX_BYTES (64 * 1024 * 1024)
 
 enum conn_state {
 	CONN_READ_HEAD,
@@ -38,6 +44,7 @@ enum conn_state {
 	CONN_READ_TRAILER,
 	CONN_WAIT_REPLY,   /* the application has the request */
 	CONN_CLOSING,      /* flushing the last reply, then close */
+	CONN_LINGERING,    /* reply sent, write side shut: discard what the client still sends */
 };
 
 struct http_conn {
@@ -49,7 +56,9 @@ struct http_conn {
 	struct evbuffer *body;
 	size_t remaining;           /* of Content-Length or of the current chunk */
 	size_t head_bytes;
+	size_t lingered;
 	bool keep_alive;
+	bool linger;                /* refused mid-request: linger after the reply */
 	char peer[64];
 };
 
@@ -170,6 +179,7 @@ conn_fail(struct http_conn *conn, int status, const char *why)
 	request_free(conn->req);
 	conn->req = NULL;
 	conn->state = CONN_CLOSING;
+	conn->linger = true;
 	bufferevent_disable(conn->bev, EV_READ);
 }
 
@@ -194,6 +204,7 @@ conn_fail_oversize(struct http_conn *conn)
 	request_free(conn->req);
 	conn->req = NULL;
 	conn->state = CONN_CLOSING;
+	conn->linger = true;
 	bufferevent_disable(conn->bev, EV_READ);
 }
 
@@ -463,6 +474,13 @@ conn_process(struct http_conn *conn)
 				return;
 			}
 			break;
+		case CONN_LINGERING:
+			avail = evbuffer_get_length(in);
+			conn->lingered += avail;
+			evbuffer_drain(in, avail);
+			if (conn->lingered > LINGER_MAX_BYTES)
+				conn_free(conn);
+			return;
 		case CONN_WAIT_REPLY:
 		case CONN_CLOSING:
 			return;
@@ -480,9 +498,21 @@ static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *conn = arg;
+	struct timeval linger = {LINGER_SECONDS, 0};
 
-	if (conn->state == CONN_CLOSING)
+	if (conn->state != CONN_CLOSING)
+		return;
+	if (!conn->linger || conn->server->tls != NULL) {
 		conn_free(conn);
+		return;
+	}
+	/* The reply is out: tell the client we are done writing, then
+	 * swallow the rest of its body until it hangs up or time is up. */
+	shutdown(bufferevent_getfd(conn->bev), SHUT_WR);
+	conn->state = CONN_LINGERING;
+	bufferevent_setwatermark(conn->bev, EV_READ, 0, 0);
+	bufferevent_set_timeouts(conn->bev, &linger, NULL);
+	bufferevent_enable(conn->bev, EV_READ);
 }
 
 static void
