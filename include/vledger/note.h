@@ -89,6 +89,14 @@ VL_MUST_CHECK bool note_key_generate(const char *path, struct vl_error *err);
  * any key that is not a PKCS#8 PEM Ed25519 private key (encrypted keys
  * included: the daemon has no one to ask for a passphrase). On success
  * *out is a new signer for note_signer_free(); on failure it is NULL. */
+/* Reads an Ed25519 private key file with the checks above (a regular file
+ * of mode 0600 or stricter, one unencrypted PKCS#8 "PRIVATE KEY" block,
+ * type Ed25519). On success *out is the key; the caller frees it with
+ * EVP_PKEY_free(). Shared by the note signer and the credential signer
+ * (vc.c), which use the same key files. */
+struct evp_pkey_st;
+VL_MUST_CHECK bool note_key_load(const char *path, struct evp_pkey_st **out, struct vl_error *err);
+
 VL_MUST_CHECK bool note_signer_load(const char *path, const char *name, struct note_signer **out,
     struct vl_error *err);
 

@@ -363,7 +363,7 @@ note_key_decode(const char *path, const char *buf, size_t len, struct vl_error *
 	}
 	if (!EVP_PKEY_is_a(pkey, "ED25519")) {
 		type = EVP_PKEY_get0_type_name(pkey);
-		vl_error_set(err, VL_FAILED_PRECONDITION, "%s: holds a key of type %s; note signing needs Ed25519",
+		vl_error_set(err, VL_FAILED_PRECONDITION, "%s: holds a key of type %s; signing needs Ed25519",
 		    path, type != NULL ? type : "unknown");
 		EVP_PKEY_free(pkey);
 		pkey = NULL;
@@ -382,13 +382,27 @@ out:
 }
 
 bool
+note_key_load(const char *path, EVP_PKEY **out, struct vl_error *err)
+{
+	char *buf;
+	size_t len;
+
+	*out = NULL;
+	if (!note_key_read(path, &buf, &len, err))
+		return false;
+	*out = note_key_decode(path, buf, len, err);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return *out != NULL;
+}
+
+bool
 note_signer_load(const char *path, const char *name, struct note_signer **out, struct vl_error *err)
 {
 	struct note_signer *s;
 	EVP_PKEY *pkey;
 	uint8_t pub[ED25519_PUBLIC_LEN];
-	size_t publen = sizeof(pub), len;
-	char *buf;
+	size_t publen = sizeof(pub);
 	uint32_t id;
 
 	*out = NULL;
@@ -397,12 +411,7 @@ note_signer_load(const char *path, const char *name, struct note_signer **out, s
 	if (name == NULL || !note_name_valid(name, strlen(name)))
 		return vl_error_set(err, VL_INVALID_ARGUMENT,
 		    "key name: must be non-empty UTF-8 without spaces, '+' or control characters");
-	if (!note_key_read(path, &buf, &len, err))
-		return false;
-	pkey = note_key_decode(path, buf, len, err);
-	OPENSSL_cleanse(buf, len);
-	free(buf);
-	if (pkey == NULL)
+	if (!note_key_load(path, &pkey, err))
 		return false;
 	if (EVP_PKEY_get_raw_public_key(pkey, pub, &publen) != 1 || publen != sizeof(pub) ||
 	    !note_key_id(name, pub, &id)) {

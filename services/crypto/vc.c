@@ -19,11 +19,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
-#include <sys/stat.h>
-#include <fcntl.h>
 
 #include "vledger/jcs.h"
 #include "vledger/log.h"
@@ -31,8 +26,6 @@
 
 #define SHA256_LEN 32
 
-/* A PEM Ed25519 key is about 120 bytes; anything this large is not one. */
-#define KEY_FILE_MAX (16 * 1024)
 
 /* Multicodec ed25519-pub (0xed) as an unsigned varint. */
 static const uint8_t ed25519_pub_codec[2] = { 0xed, 0x01 };
@@ -210,129 +203,8 @@ vc_did_key_parse(const char *s, uint8_t pub[VC_PUBLIC_KEY_LEN], struct vl_error 
 	return true;
 }
 
-/*
- * Key files: the format and the checks of note.c, whose loader is private
- * to it (it binds a note key name). Generation is note_key_generate().
- */
-
-/* Reads the whole key file after checking that it is a regular file no
- * one but the owner may touch. The caller wipes and frees *buf. */
-static bool
-vc_key_read(const char *path, char **buf, size_t *len, struct vl_error *err)
-{
-	struct stat st;
-	char *data = NULL;
-	size_t n = 0;
-	ssize_t r;
-	int fd;
-
-	*buf = NULL;
-	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		if (errno == ENOENT)
-			return vl_error_set(err, VL_NOT_FOUND, "%s: no such key file", path);
-		return vl_error_set(err, VL_INTERNAL, "%s: %s", path, strerror(errno));
-	}
-	if (fstat(fd, &st) == -1) {
-		vl_error_set(err, VL_INTERNAL, "%s: stat: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		vl_error_set(err, VL_FAILED_PRECONDITION, "%s: key file is not a regular file", path);
-		goto fail;
-	}
-	if ((st.st_mode & 077) != 0) {
-		vl_error_set(err, VL_FAILED_PRECONDITION, "%s: key file must be mode 0600 (is %04o)", path,
-		    (unsigned)(st.st_mode & 07777));
-		goto fail;
-	}
-	data = xmalloc(KEY_FILE_MAX + 1);
-	for (;;) {
-		r = read(fd, data + n, KEY_FILE_MAX + 1 - n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			vl_error_set(err, VL_INTERNAL, "%s: read: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > KEY_FILE_MAX) {
-			vl_error_set(err, VL_FAILED_PRECONDITION, "%s: not a PKCS#8 PEM private key (too large)",
-			    path);
-			goto fail;
-		}
-	}
-	close(fd);
-	*buf = data;
-	*len = n;
-	return true;
-fail:
-	if (data != NULL) {
-		OPENSSL_cleanse(data, n);
-		free(data);
-	}
-	close(fd);
-	return false;
-}
-
-/* Decodes the first PEM block of buf, which must be an unencrypted PKCS#8
- * Ed25519 private key. Returns the key or NULL with err set. */
-static EVP_PKEY *
-vc_key_decode(const char *path, const char *buf, size_t len, struct vl_error *err)
-{
-	BIO *mem;
-	char *label = NULL, *header = NULL;
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	long derlen = 0;
-	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	EVP_PKEY *pkey = NULL;
-	const char *type;
-
-	if ((mem = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		vl_error_set(err, VL_INTERNAL, "%s: out of memory", path);
-		return NULL;
-	}
-	/* PEM_read_bio checks the label before anything could prompt for
-	 * the passphrase of an encrypted key. */
-	if (PEM_read_bio(mem, &label, &header, &der, &derlen) != 1) {
-		vl_error_set(err, VL_FAILED_PRECONDITION, "%s: not a PKCS#8 PEM private key (no PEM block)", path);
-		goto out;
-	}
-	if (strcmp(label, "PRIVATE KEY") != 0) {
-		vl_error_set(err, VL_FAILED_PRECONDITION,
-		    "%s: not a PKCS#8 PEM private key (found \"%.40s\"; want \"PRIVATE KEY\")", path, label);
-		goto out;
-	}
-	p = der;
-	if ((p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, derlen)) == NULL || p != der + derlen) {
-		vl_error_set(err, VL_FAILED_PRECONDITION, "%s: not a PKCS#8 PEM private key (bad DER)", path);
-		goto out;
-	}
-	if ((pkey = EVP_PKCS82PKEY(p8)) == NULL) {
-		vl_error_set(err, VL_FAILED_PRECONDITION, "%s: unsupported or corrupt private key", path);
-		goto out;
-	}
-	if (!EVP_PKEY_is_a(pkey, "ED25519")) {
-		type = EVP_PKEY_get0_type_name(pkey);
-		vl_error_set(err, VL_FAILED_PRECONDITION,
-		    "%s: holds a key of type %s; eddsa-jcs-2022 needs Ed25519", path, type != NULL ? type : "unknown");
-		EVP_PKEY_free(pkey);
-		pkey = NULL;
-	}
-out:
-	if (der != NULL) {
-		OPENSSL_cleanse(der, (size_t)derlen);
-		OPENSSL_free(der);
-	}
-	OPENSSL_free(label);
-	OPENSSL_free(header);
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	BIO_free(mem);
-	return pkey;
-}
+/* Key files are note.c's: note_key_load() reads them with its checks and
+ * note_key_generate() makes them. */
 
 bool
 vc_signer_load(const char *path, struct vc_signer **out, struct vl_error *err)
@@ -340,16 +212,11 @@ vc_signer_load(const char *path, struct vc_signer **out, struct vl_error *err)
 	struct vc_signer *s;
 	EVP_PKEY *pkey;
 	uint8_t pub[VC_PUBLIC_KEY_LEN];
-	size_t publen = sizeof(pub), len;
-	char *buf, *mb;
+	size_t publen = sizeof(pub);
+	char *mb;
 
 	*out = NULL;
-	if (!vc_key_read(path, &buf, &len, err))
-		return false;
-	pkey = vc_key_decode(path, buf, len, err);
-	OPENSSL_cleanse(buf, len);
-	free(buf);
-	if (pkey == NULL)
+	if (!note_key_load(path, &pkey, err))
 		return false;
 	if (EVP_PKEY_get_raw_public_key(pkey, pub, &publen) != 1 || publen != sizeof(pub)) {
 		EVP_PKEY_free(pkey);
@@ -601,7 +468,7 @@ vc_proof_check(const json_t *document, const json_t **proofp, bool resolve, uint
     struct vl_error *err)
 {
 	const json_t *proof;
-	const char *type, *suite, *purpose, *vm, *created;
+	const char *type = NULL, *suite = NULL, *purpose = NULL, *vm = NULL, *created = NULL;
 	struct vl_error perr;
 
 	if (!json_is_object(document))

@@ -416,7 +416,7 @@ test_key_file_refusals(void)
 	pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	CHECK(pk != NULL);
 	write_key(p, pk, 0600, false);
-	CHECK_ERR(note_signer_load(p, "x", &s, ERR), VL_FAILED_PRECONDITION, "holds a key of type RSA; note signing needs Ed25519");
+	CHECK_ERR(note_signer_load(p, "x", &s, ERR), VL_FAILED_PRECONDITION, "holds a key of type RSA; signing needs Ed25519");
 	CHECK(unlink(p) == 0);
 	write_key(p, pk, 0600, true);
 	CHECK_ERR(note_signer_load(p, "x", &s, ERR), VL_FAILED_PRECONDITION, "not a PKCS#8 PEM private key");
