@@ -12,7 +12,7 @@ what=${1:-run}
 packages=(
 	gcc make cmake pkg-config libc6-dev
 	libevent-dev libjansson-dev libssl-dev libpq-dev
-	libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
+	libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev libqrencode-dev
 	postgresql-15 postgresql-client-15 curl ca-certificates
 )
 if [ "$what" = test ]; then
@@ -24,6 +24,10 @@ if [ "$what" = test ]; then
 	# npm). Any Node >= 18 works; keep one that is already installed.
 	command -v node >/dev/null 2>&1 || packages+=(nodejs)
 	command -v npm >/dev/null 2>&1 || packages+=(npm)
+	# Browser tests of the certificate pages: Debian's Chromium (driven by
+	# playwright-core from npm), CJK fonts for it to render Chinese, and
+	# zbarimg to decode the QR code in the screenshot.
+	packages+=(chromium fonts-noto-cjk zbar-tools)
 elif [ "$what" != run ]; then
 	echo "usage: $0 run|test" >&2
 	exit 2

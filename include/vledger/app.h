@@ -16,6 +16,7 @@ struct store;
 struct router;
 struct tlog;
 struct pii_keys;
+struct vc_signer;
 
 struct app {
 	struct event_base *base;
@@ -25,6 +26,7 @@ struct app {
 	struct router *router;
 	struct tlog *tlog;       /* the transparent log; read-only, usable from store jobs */
 	struct pii_keys *pii;    /* personal data keys; read-only, usable from store jobs */
+	struct vc_signer *credentials;  /* signs certificates and attestations; read-only, usable from store jobs */
 	struct migration_set migrations;
 	bool shutting_down;
 };

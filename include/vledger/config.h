@@ -27,6 +27,8 @@ struct config {
 	char *log_key;           /* NULL: STATE_DIR/log.key, created on first start */
 	char *origin;            /* the log's checkpoint origin and key name */
 	char *pii_key;           /* NULL: STATE_DIR/pii.key, created on first start */
+	char *credential_key;    /* NULL: STATE_DIR/credential.key, created on first start */
+	char *public_url;        /* always set after config_load: no trailing '/' */
 	int64_t max_shift_hours;
 	int64_t backdate_days;
 	int64_t ticket_days;

@@ -16,6 +16,7 @@
 
 #include <libpq-fe.h>
 
+#include "vledger/commendations.h"
 #include "vledger/config.h"
 #include "vledger/rpc.h"
 #include "vledger/v1/records.pb-c.h"
@@ -78,6 +79,24 @@ VL_MUST_CHECK bool records_history_add(PGconn *conn, const struct rpc_call *call
 
 /* "elderly_care" <-> SHIFT_CATEGORY_ELDERLY_CARE. */
 const char *records_category_db_name(int category);
+
+/* A volunteer's approved, non-voided service in a period (shifts starting
+ * at or after `from`, before `to`; either NULL for open), as
+ * GetVolunteerSummary reports it; also what certificates and employer
+ * attestations state. Everything points into the struct, which owns it:
+ * release it with records_summary_release() (also after a failure is
+ * harmless: it is zeroed). Runs in a store job; no access check. */
+struct records_summary {
+	Vledger__V1__VolunteerSummary summary;  /* volunteer_id points at the caller's string */
+	const char *average_rating_2dp;         /* "4.50": the average rounded in SQL, for JCS documents */
+	Vledger__V1__CategoryMinutes *cats, **cat_ptrs;
+	Vledger__V1__OrganizationMinutes *orgs, **org_ptrs;
+	struct commendation_list commendations;
+	PGresult *totals, *by_org, *feedback;
+};
+VL_MUST_CHECK bool records_summary_load(PGconn *conn, const struct config *config, const char *volunteer_id,
+    const char *from_rfc3339, const char *to_rfc3339, struct records_summary *out, struct vl_error *err);
+void records_summary_release(struct records_summary *s);
 
 /* Handlers in their own files: summary.c, corrections.c, entries.c. */
 void records_get_volunteer_summary(struct rpc_call *call);

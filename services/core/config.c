@@ -52,6 +52,10 @@ static const struct setting settings[] = {
 	    "the log's name: first line of every checkpoint and the signing key's name"},
 	{"pii-key", SETTING_STRING, OFF(pii_key), NULL, 0, 0, "VLEDGER_PII_KEY",
 	    "master key that seals volunteers' personal data; unset: STATE_DIR/pii.key, made on first start"},
+	{"credential-key", SETTING_STRING, OFF(credential_key), NULL, 0, 0, "VLEDGER_CREDENTIAL_KEY",
+	    "Ed25519 PKCS#8 PEM key that signs certificates and attestations; unset: STATE_DIR/credential.key"},
+	{"public-url", SETTING_STRING, OFF(public_url), NULL, 0, 0, "VLEDGER_PUBLIC_URL",
+	    "base URL people reach vledgerd at, for certificate links and QR codes; unset: from --listen"},
 	{"max-shift-hours", SETTING_INT, OFF(max_shift_hours), "16", 1, 72, "VLEDGER_MAX_SHIFT_HOURS",
 	    "longest shift accepted"},
 	{"backdate-days", SETTING_INT, OFF(backdate_days), "90", 0, 3650, "VLEDGER_BACKDATE_DAYS",
@@ -115,6 +119,41 @@ setting_assign(struct config *config, const struct setting *s, const char *value
 }
 
 /* "100,300,600,1000,1500" -> star_minutes, five ascending positive values. */
+/* --public-url: an http(s) URL of printable ASCII without a query or
+ * fragment, kept without its trailing '/'. Unset: the scheme (https with
+ * --tls-cert) and --listen, with 127.0.0.1 for a wildcard host. */
+static bool
+public_url_resolve(struct config *config, struct vl_error *err)
+{
+	char *u = config->public_url;
+	size_t len, i;
+
+	if (u == NULL) {
+		const char *scheme = config->tls_cert != NULL ? "https" : "http";
+
+		if (strncmp(config->listen, "0.0.0.0:", 8) == 0)
+			config->public_url = xasprintf("%s://127.0.0.1:%s", scheme, config->listen + 8);
+		else if (strncmp(config->listen, "[::]:", 5) == 0)
+			config->public_url = xasprintf("%s://[::1]:%s", scheme, config->listen + 5);
+		else
+			config->public_url = xasprintf("%s://%s", scheme, config->listen);
+		return true;
+	}
+	if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "--public-url: must start with http:// or https://");
+	for (i = 0; u[i] != '\0'; i++)
+		if (u[i] <= ' ' || u[i] >= 0x7f || u[i] == '?' || u[i] == '#' || u[i] == '"' || u[i] == '<' ||
+		    u[i] == '>' || u[i] == '\'' || u[i] == '\\')
+			return vl_error_set(err, VL_INVALID_ARGUMENT,
+			    "--public-url: character %zu is not allowed (no spaces, quotes, query or fragment)", i + 1);
+	len = strlen(u);
+	while (len > 0 && u[len - 1] == '/')
+		u[--len] = '\0';
+	if (u[u[4] == 's' ? 8 : 7] == '\0' || u[u[4] == 's' ? 8 : 7] == '/')
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "--public-url: needs a host");
+	return true;
+}
+
 static bool
 star_hours_parse(struct config *config, struct vl_error *err)
 {
@@ -190,7 +229,7 @@ config_load(struct config *config, int argc, char **argv, struct vl_error *err)
 		return false;
 	if ((config->tls_cert == NULL) != (config->tls_key == NULL))
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "--tls-cert and --tls-key must be given together");
-	return true;
+	return public_url_resolve(config, err);
 }
 
 void

@@ -46,45 +46,17 @@ query(PGconn *conn, const char *sql, const char *const *params, PGresult **out, 
 	return true;
 }
 
-static bool
-summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, size_t *response_len,
-    struct vl_error *err)
+bool
+records_summary_load(PGconn *conn, const struct config *config, const char *volunteer_id, const char *from,
+    const char *to, struct records_summary *out, struct vl_error *err)
 {
-	const Vledger__V1__GetVolunteerSummaryRequest *req = (const void *)call->request;
-	Vledger__V1__GetVolunteerSummaryResponse out = VLEDGER__V1__GET_VOLUNTEER_SUMMARY_RESPONSE__INIT;
-	Vledger__V1__VolunteerSummary summary = VLEDGER__V1__VOLUNTEER_SUMMARY__INIT;
-	Vledger__V1__CategoryMinutes *cats = NULL, **cat_ptrs = NULL;
-	Vledger__V1__OrganizationMinutes *orgs = NULL, **org_ptrs = NULL;
-	char from[40], to[40];
-	const char *params[3] = {req->volunteer_id, NULL, NULL};
-	PGresult *res = NULL, *by_cat = NULL, *by_org = NULL, *fb = NULL;
-	struct commendation_list cmds;
-	bool ok = false;
+	Vledger__V1__VolunteerSummary *summary = &out->summary;
+	const char *params[3] = {volunteer_id, from, to};
+	PGresult *by_cat = NULL, *by_org = NULL;
 	int i;
 
-	memset(&cmds, 0, sizeof(cmds));
-	res = PQexecParams(conn, "SELECT organization_id FROM volunteers WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		store_error_from_result(conn, res, "volunteerId", err);
-		goto out;
-	}
-	if (PQntuples(res) == 0) {
-		vl_error_set(err, VL_NOT_FOUND, "volunteerId: no such volunteer");
-		goto out;
-	}
-	if (!scope_check(conn, &call->principal, PQgetvalue(res, 0, 0), SCOPE_OFFICE | SCOPE_TEAM_LEADER, "volunteerId",
-	    err))
-		goto out;
-	PQclear(res);
-	res = NULL;
-	if (req->from != NULL) {
-		codec_timestamp_format(req->from->seconds, req->from->nanos, from);
-		params[1] = from;
-	}
-	if (req->to != NULL) {
-		codec_timestamp_format(req->to->seconds, req->to->nanos, to);
-		params[2] = to;
-	}
+	memset(out, 0, sizeof(*out));
+	vledger__v1__volunteer_summary__init(summary);
 	if (!query(conn,
 	    "SELECT coalesce(sum(minutes) FILTER (WHERE " COUNTED " AND " IN_PERIOD "), 0)::text,"
 	    "  coalesce(sum(minutes) FILTER (WHERE " COUNTED " AND " IN_PERIOD " AND source = 'measured'), 0)::text,"
@@ -93,66 +65,114 @@ summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, 
 	    "  (count(*) FILTER (WHERE status = 'pending' AND NOT voided AND " IN_PERIOD "))::text,"
 	    "  coalesce(sum(minutes) FILTER (WHERE " COUNTED "), 0)::text"
 	    ", points_balance($1)::text"
-	    " FROM shifts WHERE volunteer_id = $1", params, &res, err) ||
+	    " FROM shifts WHERE volunteer_id = $1", params, &out->totals, err) ||
 	    !query(conn, "SELECT category, sum(minutes)::text FROM shifts WHERE " COUNTED " AND " IN_PERIOD
 	    " GROUP BY category ORDER BY category", params, &by_cat, err) ||
 	    !query(conn, "SELECT organization_id, sum(minutes)::text FROM shifts WHERE " COUNTED " AND " IN_PERIOD
-	    " GROUP BY organization_id ORDER BY organization_id", params, &by_org, err) ||
-	    !query(conn, "SELECT count(*)::text, coalesce(avg(f.rating), 0)::text FROM feedback f"
+	    " GROUP BY organization_id ORDER BY organization_id", params, &out->by_org, err) ||
+	    !query(conn, "SELECT count(*)::text, coalesce(avg(f.rating), 0)::text,"
+	    " coalesce(round(avg(f.rating), 2), 0)::text FROM feedback f"
 	    " JOIN shifts s ON s.id = f.shift_id WHERE NOT f.voided AND s.status = 'approved' AND NOT s.voided AND s."
 	    IN_PERIOD_S,
-	    params, &fb, err) ||
-	    !commendations_for_summary(conn, req->volunteer_id, params[1], params[2], &cmds, err))
-		goto out;
+	    params, &out->feedback, err) ||
+	    !commendations_for_summary(conn, volunteer_id, from, to, &out->commendations, err)) {
+		PQclear(by_cat);
+		records_summary_release(out);
+		return false;
+	}
+	by_org = out->by_org;
 
-	summary.volunteer_id = req->volunteer_id;
-	summary.total_minutes = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	summary.measured_minutes = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	summary.entered_minutes = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-	summary.shift_count = atoi(PQgetvalue(res, 0, 3));
-	summary.pending_shift_count = atoi(PQgetvalue(res, 0, 4));
-	summary.lifetime_minutes = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
-	summary.star_level = star_level(call->app->config, summary.lifetime_minutes);
-	summary.points_balance = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
-	summary.feedback_count = atoi(PQgetvalue(fb, 0, 0));
-	summary.average_rating = strtod(PQgetvalue(fb, 0, 1), NULL);
+	summary->volunteer_id = (char *)volunteer_id;
+	summary->total_minutes = strtoll(PQgetvalue(out->totals, 0, 0), NULL, 10);
+	summary->measured_minutes = strtoll(PQgetvalue(out->totals, 0, 1), NULL, 10);
+	summary->entered_minutes = strtoll(PQgetvalue(out->totals, 0, 2), NULL, 10);
+	summary->shift_count = atoi(PQgetvalue(out->totals, 0, 3));
+	summary->pending_shift_count = atoi(PQgetvalue(out->totals, 0, 4));
+	summary->lifetime_minutes = strtoll(PQgetvalue(out->totals, 0, 5), NULL, 10);
+	summary->star_level = star_level(config, summary->lifetime_minutes);
+	summary->points_balance = strtoll(PQgetvalue(out->totals, 0, 6), NULL, 10);
+	summary->feedback_count = atoi(PQgetvalue(out->feedback, 0, 0));
+	summary->average_rating = strtod(PQgetvalue(out->feedback, 0, 1), NULL);
+	out->average_rating_2dp = PQgetvalue(out->feedback, 0, 2);
 
-	cats = xcalloc((size_t)PQntuples(by_cat) + 1, sizeof(*cats));
-	cat_ptrs = xcalloc((size_t)PQntuples(by_cat) + 1, sizeof(*cat_ptrs));
+	out->cats = xcalloc((size_t)PQntuples(by_cat) + 1, sizeof(*out->cats));
+	out->cat_ptrs = xcalloc((size_t)PQntuples(by_cat) + 1, sizeof(*out->cat_ptrs));
 	for (i = 0; i < PQntuples(by_cat); i++) {
-		vledger__v1__category_minutes__init(&cats[i]);
-		cats[i].category = (Vledger__V1__ShiftCategory)records_category_from_db(PQgetvalue(by_cat, i, 0));
-		cats[i].minutes = strtoll(PQgetvalue(by_cat, i, 1), NULL, 10);
-		cat_ptrs[i] = &cats[i];
+		vledger__v1__category_minutes__init(&out->cats[i]);
+		out->cats[i].category = (Vledger__V1__ShiftCategory)records_category_from_db(PQgetvalue(by_cat, i, 0));
+		out->cats[i].minutes = strtoll(PQgetvalue(by_cat, i, 1), NULL, 10);
+		out->cat_ptrs[i] = &out->cats[i];
 	}
-	summary.n_by_category = (size_t)PQntuples(by_cat);
-	summary.by_category = cat_ptrs;
-	orgs = xcalloc((size_t)PQntuples(by_org) + 1, sizeof(*orgs));
-	org_ptrs = xcalloc((size_t)PQntuples(by_org) + 1, sizeof(*org_ptrs));
-	for (i = 0; i < PQntuples(by_org); i++) {
-		vledger__v1__organization_minutes__init(&orgs[i]);
-		orgs[i].organization_id = PQgetvalue(by_org, i, 0);
-		orgs[i].minutes = strtoll(PQgetvalue(by_org, i, 1), NULL, 10);
-		org_ptrs[i] = &orgs[i];
-	}
-	summary.n_by_organization = (size_t)PQntuples(by_org);
-	summary.by_organization = org_ptrs;
-	summary.n_commendations = cmds.count;
-	summary.commendations = cmds.ptrs;
-	out.summary = &summary;
-	codec_encode_binary(&out.base, response, response_len);
-	ok = true;
-out:
-	free(cats);
-	free(cat_ptrs);
-	free(orgs);
-	free(org_ptrs);
-	PQclear(res);
+	summary->n_by_category = (size_t)PQntuples(by_cat);
+	summary->by_category = out->cat_ptrs;
 	PQclear(by_cat);
-	PQclear(by_org);
-	PQclear(fb);
-	commendation_list_free(&cmds);
-	return ok;
+	out->orgs = xcalloc((size_t)PQntuples(by_org) + 1, sizeof(*out->orgs));
+	out->org_ptrs = xcalloc((size_t)PQntuples(by_org) + 1, sizeof(*out->org_ptrs));
+	for (i = 0; i < PQntuples(by_org); i++) {
+		vledger__v1__organization_minutes__init(&out->orgs[i]);
+		out->orgs[i].organization_id = PQgetvalue(by_org, i, 0);
+		out->orgs[i].minutes = strtoll(PQgetvalue(by_org, i, 1), NULL, 10);
+		out->org_ptrs[i] = &out->orgs[i];
+	}
+	summary->n_by_organization = (size_t)PQntuples(by_org);
+	summary->by_organization = out->org_ptrs;
+	summary->n_commendations = out->commendations.count;
+	summary->commendations = out->commendations.ptrs;
+	return true;
+}
+
+void
+records_summary_release(struct records_summary *s)
+{
+	free(s->cats);
+	free(s->cat_ptrs);
+	free(s->orgs);
+	free(s->org_ptrs);
+	PQclear(s->totals);
+	PQclear(s->by_org);
+	PQclear(s->feedback);
+	commendation_list_free(&s->commendations);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool
+summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, size_t *response_len,
+    struct vl_error *err)
+{
+	const Vledger__V1__GetVolunteerSummaryRequest *req = (const void *)call->request;
+	Vledger__V1__GetVolunteerSummaryResponse out = VLEDGER__V1__GET_VOLUNTEER_SUMMARY_RESPONSE__INIT;
+	struct records_summary sum;
+	char from[40], to[40];
+	const char *params[1] = {req->volunteer_id};
+	PGresult *res;
+	bool ok;
+
+	res = PQexecParams(conn, "SELECT organization_id FROM volunteers WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "volunteerId", err);
+		PQclear(res);
+		return false;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return vl_error_set(err, VL_NOT_FOUND, "volunteerId: no such volunteer");
+	}
+	ok = scope_check(conn, &call->principal, PQgetvalue(res, 0, 0), SCOPE_OFFICE | SCOPE_TEAM_LEADER, "volunteerId",
+	    err);
+	PQclear(res);
+	if (!ok)
+		return false;
+	if (req->from != NULL)
+		codec_timestamp_format(req->from->seconds, req->from->nanos, from);
+	if (req->to != NULL)
+		codec_timestamp_format(req->to->seconds, req->to->nanos, to);
+	if (!records_summary_load(conn, call->app->config, req->volunteer_id, req->from != NULL ? from : NULL,
+	    req->to != NULL ? to : NULL, &sum, err))
+		return false;
+	out.summary = &sum.summary;
+	codec_encode_binary(&out.base, response, response_len);
+	records_summary_release(&sum);
+	return true;
 }
 
 void

@@ -44,6 +44,7 @@
 #include "vledger/router.h"
 #include "vledger/store.h"
 #include "vledger/tlog.h"
+#include "vledger/vc.h"
 
 #define LOG_ID "default"  /* one log per deployment for now; every table is keyed by it */
 
@@ -143,6 +144,39 @@ load_pii_key(const struct config *config, struct pii_keys **out, struct vl_error
 		    path);
 	free(path);
 	return ok;
+}
+
+/* The key that signs certificates and attestations: --credential-key, or
+ * STATE_DIR/credential.key made on the first start. Kept apart from the
+ * log key: the two sign different things for different readers, and one
+ * can be rotated without the other. Its did:key is public: it goes to
+ * STATE_DIR/credential.did and GET /credentials/did. */
+static bool
+load_credential_key(const struct config *config, struct vc_signer **out, struct vl_error *err)
+{
+	char *path, *did_path;
+	bool ok, created = false;
+	FILE *f;
+
+	if (config->credential_key != NULL) {
+		ok = vc_signer_load(config->credential_key, out, err);
+	} else {
+		path = xasprintf("%s/credential.key", config->state_dir);
+		ok = vc_signer_load_or_create(path, &created, out, err);
+		if (ok && created)
+			log_info("credential key: created %s (mode 0600); back it up: it signs every certificate", path);
+		free(path);
+	}
+	if (!ok)
+		return false;
+	did_path = xasprintf("%s/credential.did", config->state_dir);
+	f = fopen(did_path, "w");
+	if (f == NULL || fprintf(f, "%s\n", vc_signer_did(*out)) < 0 || fclose(f) != 0)
+		log_warn("cannot write %s", did_path);
+	free(did_path);
+	log_info("credential key: %s (also in %s/credential.did and at GET /credentials/did)", vc_signer_did(*out),
+	    config->state_dir);
+	return true;
 }
 
 /* STATE_DIR/log.vkey: the public verifier key, for auditors. */
@@ -314,7 +348,7 @@ run(struct daemon *d)
 		goto cleanup;
 	}
 	if (!prepare_state_dir(config, &err) || !load_log_key(config, &signer, &err) ||
-	    !load_pii_key(config, &app->pii, &err))
+	    !load_pii_key(config, &app->pii, &err) || !load_credential_key(config, &app->credentials, &err))
 		goto fail;
 	if (!schema_load(vledger_descriptor_set, vledger_descriptor_set_len, &app->schema, &err))
 		goto fail;
@@ -378,8 +412,9 @@ run(struct daemon *d)
 		event_add(d->sweep_timer, &every);
 	}
 	snprintf(listen_url, sizeof(listen_url), "%s://%s", d->tls != NULL ? "https" : "http", config->listen);
-	log_info("vledgerd %s listening on %s (max body %lld bytes, %lld database connections)", VLEDGER_VERSION,
-	    listen_url, (long long)config->max_body_bytes, (long long)config->db_pool_size);
+	log_info("vledgerd %s listening on %s (max body %lld bytes, %lld database connections); public URL %s",
+	    VLEDGER_VERSION, listen_url, (long long)config->max_body_bytes, (long long)config->db_pool_size,
+	    config->public_url);
 
 	event_base_dispatch(app->base);
 	status = 0;
@@ -397,6 +432,7 @@ cleanup:
 	note_signer_free(signer);
 	tlog_free(app->tlog);
 	pii_keys_free(app->pii);
+	vc_signer_free(app->credentials);
 	if (d->drain_timer != NULL)
 		event_free(d->drain_timer);
 	if (d->sweep_timer != NULL)
