@@ -69,6 +69,13 @@ VL_MUST_CHECK bool tlog_append(PGconn *conn, const struct tlog *log, const char 
     const json_t *facts, struct tlog_receipt *receipt, struct vl_error *err);
 void tlog_receipt_free(struct tlog_receipt *receipt);
 
+/* A receipt for the existing entry `index`, proven against the latest
+ * checkpoint (for a read that shows an earlier write's proof).
+ * VL_NOT_FOUND naming leafIndex when the checkpoint does not cover it. Free
+ * with tlog_receipt_free(); on failure it is already freed. */
+VL_MUST_CHECK bool tlog_receipt_for(PGconn *conn, const struct tlog *log, uint64_t index,
+    struct tlog_receipt *receipt, struct vl_error *err);
+
 /* The latest checkpoint. *note is malloc'd (caller frees); may be NULL. */
 VL_MUST_CHECK bool tlog_latest(PGconn *conn, const struct tlog *log, uint64_t *size, uint8_t root[MERKLE_HASH_LEN],
     char **note, struct vl_error *err);

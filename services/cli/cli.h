@@ -15,6 +15,7 @@ int cli_call_json(const struct http_url *url, const char *procedure, const char 
 int cli_keygen(int argc, char **argv);
 int cli_pii_keygen(int argc, char **argv);
 int cli_verify_receipt(int argc, char **argv);
+int cli_verify_certificate(int argc, char **argv);
 int cli_audit(const struct http_url *url, int argc, char **argv);
 
 /* The bearer token from token_file ($VLEDGER_TOKEN_FILE when NULL) or

@@ -12,14 +12,17 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "cli.h"
 #include "vledger/encoding.h"
+#include "vledger/jcs.h"
 #include "vledger/log.h"
 #include "vledger/merkle.h"
 #include "vledger/note.h"
 #include "vledger/pii.h"
 #include "vledger/tile_path.h"
+#include "vledger/vc.h"
 
 int
 cli_keygen(int argc, char **argv)
@@ -131,18 +134,102 @@ checkpoint_check(const char *vkey, const char *note, char **origin, uint64_t *si
 	return ok;
 }
 
+/* Checks a receipt (a JSON object with leafIndex, leafHash, checkpoint,
+ * treeSize, inclusionProof and usually entry) against the log's verifier
+ * key, offline. The entry is `entry` when given, else the receipt's own.
+ * Prints what failed on stderr. On success *entry_out (unless NULL) gets a
+ * malloc'd copy of the entry checked, or NULL when there was none; the
+ * caller frees it. */
+static bool
+receipt_check(const char *vkey, const json_t *receipt, const uint8_t *entry, size_t entry_len, uint8_t **entry_out,
+    size_t *entry_out_len)
+{
+	uint8_t leaf[MERKLE_HASH_LEN], computed[MERKLE_HASH_LEN], root[MERKLE_HASH_LEN];
+	uint8_t (*proof)[MERKLE_HASH_LEN] = NULL, *own = NULL;
+	char *origin = NULL;
+	uint64_t index, tree_size, size;
+	size_t count = 0, own_len = 0, i;
+	json_t *hashes;
+	struct vl_error err;
+	bool ok = false;
+
+	if (!json_is_object(receipt)) {
+		fprintf(stderr, "FAIL: not a receipt (JSON object with leafIndex, leafHash, checkpoint, ...)\n");
+		return false;
+	}
+	hashes = json_object_get(receipt, "inclusionProof");
+	if (!json_u64(json_object_get(receipt, "leafIndex"), &index) ||
+	    !json_u64(json_object_get(receipt, "treeSize"), &tree_size) ||
+	    !json_b64(json_object_get(receipt, "leafHash"), leaf, MERKLE_HASH_LEN, NULL, NULL) ||
+	    !json_is_string(json_object_get(receipt, "checkpoint")) || (hashes != NULL && !json_is_array(hashes))) {
+		fprintf(stderr, "FAIL: the receipt is malformed (leafIndex, treeSize, leafHash, checkpoint, inclusionProof)\n");
+		return false;
+	}
+	count = json_array_size(hashes);
+	proof = xcalloc(count + 1, MERKLE_HASH_LEN);
+	for (i = 0; i < count; i++)
+		if (!json_b64(json_array_get(hashes, i), proof[i], MERKLE_HASH_LEN, NULL, NULL)) {
+			fprintf(stderr, "FAIL: inclusionProof[%zu] is not a base64 SHA-256 hash\n", i);
+			goto out;
+		}
+	if (!checkpoint_check(vkey, json_string_value(json_object_get(receipt, "checkpoint")), &origin, &size, root,
+	    &err)) {
+		fprintf(stderr, "FAIL: checkpoint: %s\n", err.message);
+		goto out;
+	}
+	if (size != tree_size) {
+		fprintf(stderr, "FAIL: treeSize %" PRIu64 " differs from the signed checkpoint's %" PRIu64 "\n", tree_size, size);
+		goto out;
+	}
+	if (entry == NULL && json_object_get(receipt, "entry") != NULL) {
+		if (!json_b64(json_object_get(receipt, "entry"), NULL, 0, &own, &own_len)) {
+			fprintf(stderr, "FAIL: the receipt's entry is not base64\n");
+			goto out;
+		}
+		entry = own;
+		entry_len = own_len;
+	}
+	if (entry != NULL) {
+		merkle_leaf_hash(entry, entry_len, computed);
+		if (memcmp(computed, leaf, MERKLE_HASH_LEN) != 0) {
+			fprintf(stderr, "FAIL: the entry does not hash to leafHash\n");
+			goto out;
+		}
+	}
+	if (!merkle_verify_inclusion(index, size, leaf, (const uint8_t (*)[MERKLE_HASH_LEN])proof, count, root)) {
+		fprintf(stderr, "FAIL: the inclusion proof does not lead from leaf %" PRIu64 " to the checkpoint's root\n",
+		    index);
+		goto out;
+	}
+	printf("ok: %s is leaf %" PRIu64 " of log %s, tree size %" PRIu64 ", signed by %s\n",
+	    entry != NULL ? "the entry" : "leafHash", index, origin, size, vkey);
+	if (entry_out != NULL) {
+		*entry_out = NULL;
+		*entry_out_len = 0;
+		if (entry != NULL) {
+			*entry_out = xmalloc(entry_len + 1);
+			memcpy(*entry_out, entry, entry_len);
+			(*entry_out)[entry_len] = '\0';
+			*entry_out_len = entry_len;
+		}
+	}
+	ok = true;
+out:
+	free(origin);
+	free(proof);
+	free(own);
+	return ok;
+}
+
 int
 cli_verify_receipt(int argc, char **argv)
 {
 	const char *vkey_arg = NULL, *receipt_path = NULL, *entry_path = NULL;
-	uint8_t leaf[MERKLE_HASH_LEN], computed[MERKLE_HASH_LEN], root[MERKLE_HASH_LEN];
-	uint8_t (*proof)[MERKLE_HASH_LEN] = NULL, *entry = NULL;
-	char *vkey = NULL, *text = NULL, *origin = NULL;
-	uint64_t index, tree_size, size;
-	size_t entry_len = 0, count = 0, i;
-	json_t *doc = NULL, *receipt, *hashes;
+	uint8_t *entry = NULL;
+	char *vkey = NULL, *text = NULL;
+	size_t entry_len = 0;
+	json_t *doc = NULL, *receipt;
 	json_error_t jerr;
-	struct vl_error err;
 	int a, rc = 1;
 
 	for (a = 0; a < argc; a++) {
@@ -166,37 +253,6 @@ cli_verify_receipt(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	doc = json_loads(text, 0, &jerr);
-	receipt = json_object_get(doc, "receipt") != NULL ? json_object_get(doc, "receipt") : doc;
-	if (!json_is_object(receipt)) {
-		fprintf(stderr, "FAIL: %s is not a receipt (JSON object with leafIndex, leafHash, checkpoint, ...)\n",
-		    receipt_path);
-		goto out;
-	}
-	hashes = json_object_get(receipt, "inclusionProof");
-	if (!json_u64(json_object_get(receipt, "leafIndex"), &index) ||
-	    !json_u64(json_object_get(receipt, "treeSize"), &tree_size) ||
-	    !json_b64(json_object_get(receipt, "leafHash"), leaf, MERKLE_HASH_LEN, NULL, NULL) ||
-	    !json_is_string(json_object_get(receipt, "checkpoint")) || (hashes != NULL && !json_is_array(hashes))) {
-		fprintf(stderr, "FAIL: the receipt is malformed (leafIndex, treeSize, leafHash, checkpoint, inclusionProof)\n");
-		goto out;
-	}
-	count = json_array_size(hashes);
-	proof = xcalloc(count + 1, MERKLE_HASH_LEN);
-	for (i = 0; i < count; i++)
-		if (!json_b64(json_array_get(hashes, i), proof[i], MERKLE_HASH_LEN, NULL, NULL)) {
-			fprintf(stderr, "FAIL: inclusionProof[%zu] is not a base64 SHA-256 hash\n", i);
-			goto out;
-		}
-	if (!checkpoint_check(vkey, json_string_value(json_object_get(receipt, "checkpoint")), &origin, &size, root,
-	    &err)) {
-		fprintf(stderr, "FAIL: checkpoint: %s\n", err.message);
-		goto out;
-	}
-	if (size != tree_size) {
-		fprintf(stderr, "FAIL: treeSize %" PRIu64 " differs from the signed checkpoint's %" PRIu64 "\n", tree_size, size);
-		goto out;
-	}
 	if (entry_path != NULL) {
 		entry = (uint8_t *)read_file(entry_path, &entry_len);
 		if (entry == NULL) {
@@ -204,32 +260,177 @@ cli_verify_receipt(int argc, char **argv)
 			rc = 2;
 			goto out;
 		}
-	} else if (json_object_get(receipt, "entry") != NULL &&
-	    !json_b64(json_object_get(receipt, "entry"), NULL, 0, &entry, &entry_len)) {
-		fprintf(stderr, "FAIL: the receipt's entry is not base64\n");
-		goto out;
 	}
-	if (entry != NULL) {
-		merkle_leaf_hash(entry, entry_len, computed);
-		if (memcmp(computed, leaf, MERKLE_HASH_LEN) != 0) {
-			fprintf(stderr, "FAIL: the entry does not hash to leafHash\n");
-			goto out;
-		}
-	}
-	if (!merkle_verify_inclusion(index, size, leaf, (const uint8_t (*)[MERKLE_HASH_LEN])proof, count, root)) {
-		fprintf(stderr, "FAIL: the inclusion proof does not lead from leaf %" PRIu64 " to the checkpoint's root\n",
-		    index);
-		goto out;
-	}
-	printf("ok: %s is leaf %" PRIu64 " of log %s, tree size %" PRIu64 ", signed by %s\n",
-	    entry != NULL ? "the entry" : "leafHash", index, origin, size, vkey);
-	rc = 0;
+	doc = json_loads(text, 0, &jerr);
+	receipt = json_object_get(doc, "receipt") != NULL ? json_object_get(doc, "receipt") : doc;
+	if (receipt_check(vkey, receipt, entry, entry_len, NULL, NULL))
+		rc = 0;
 out:
 	json_decref(doc);
 	free(vkey);
 	free(text);
-	free(origin);
-	free(proof);
+	free(entry);
+	return rc;
+}
+
+/*
+ * verify-certificate
+ */
+
+/* The credential in a file: the credential itself, or a response that
+ * holds it as text ({"certificate": {"credential": "..."}}, as
+ * IssueCertificate and GetCertificate answer). New reference or NULL. */
+static json_t *
+credential_from_file(json_t *doc)
+{
+	const char *text = json_string_value(json_object_get(json_object_get(doc, "certificate"), "credential"));
+
+	if (text != NULL)
+		return json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	if (json_is_string(json_object_get(doc, "credential")))
+		return json_loads(json_string_value(json_object_get(doc, "credential")), JSON_REJECT_DUPLICATES, NULL);
+	return json_incref(doc);
+}
+
+/* The receipt's entry must be the certificate_issued entry of this
+ * credential: its number and the SHA-256 of its JCS form. */
+static bool
+issued_entry_check(const char *entry, const json_t *credential)
+{
+	json_t *e = json_loads(entry, 0, NULL), *cert = json_object_get(e, "certificate");
+	const char *number = json_string_value(json_object_get(credential, "certificateNumber"));
+	unsigned char md[32];
+	char hex[65], *jcs = NULL;
+	size_t len;
+	struct vl_error err;
+	bool ok = false;
+
+	if (json_string_value(json_object_get(e, "kind")) == NULL ||
+	    strcmp(json_string_value(json_object_get(e, "kind")), "certificate_issued") != 0) {
+		fprintf(stderr, "FAIL: the receipt's entry is not a certificate_issued entry\n");
+		goto out;
+	}
+	if (number == NULL || json_string_value(json_object_get(cert, "number")) == NULL ||
+	    strcmp(json_string_value(json_object_get(cert, "number")), number) != 0) {
+		fprintf(stderr, "FAIL: the receipt is for certificate %s, not %s\n",
+		    json_string_value(json_object_get(cert, "number")) != NULL ?
+		    json_string_value(json_object_get(cert, "number")) : "(none)", number != NULL ? number : "(no number)");
+		goto out;
+	}
+	if (!jcs_serialize(credential, &jcs, &len, &err)) {
+		fprintf(stderr, "FAIL: credential: %s\n", err.message);
+		goto out;
+	}
+	EVP_Digest(jcs, len, md, NULL, EVP_sha256(), NULL);
+	hex_encode(md, sizeof(md), hex);
+	if (json_string_value(json_object_get(cert, "credentialSha256")) == NULL ||
+	    strcmp(json_string_value(json_object_get(cert, "credentialSha256")), hex) != 0) {
+		fprintf(stderr, "FAIL: the credential's SHA-256 %s is not the one logged for %s: it was altered\n", hex,
+		    number);
+		goto out;
+	}
+	printf("ok: the log's certificate_issued entry names %s with this credential's SHA-256\n", number);
+	ok = true;
+out:
+	free(jcs);
+	json_decref(e);
+	return ok;
+}
+
+int
+cli_verify_certificate(int argc, char **argv)
+{
+	const char *key_arg = NULL, *cert_path = NULL, *receipt_path = NULL, *vkey_arg = NULL;
+	uint8_t want[VC_PUBLIC_KEY_LEN], got[VC_PUBLIC_KEY_LEN], *entry = NULL;
+	char *key = NULL, *vkey = NULL, *text = NULL, *rtext = NULL;
+	json_t *doc = NULL, *credential = NULL, *rdoc = NULL, *receipt;
+	json_error_t jerr;
+	struct vl_error err;
+	size_t entry_len;
+	int a, rc = 1;
+
+	for (a = 0; a < argc; a++) {
+		if (strcmp(argv[a], "--key") == 0 && a + 1 < argc)
+			key_arg = argv[++a];
+		else if (strcmp(argv[a], "--receipt") == 0 && a + 1 < argc)
+			receipt_path = argv[++a];
+		else if (strcmp(argv[a], "--vkey") == 0 && a + 1 < argc)
+			vkey_arg = argv[++a];
+		else if (strcmp(argv[a], "--help") == 0)
+			key_arg = NULL, cert_path = NULL, a = argc;
+		else if (cert_path == NULL && argv[a][0] != '-')
+			cert_path = argv[a];
+		else
+			key_arg = NULL, cert_path = NULL, a = argc;
+	}
+	if (key_arg == NULL || cert_path == NULL || (receipt_path != NULL) != (vkey_arg != NULL)) {
+		fprintf(stderr, "usage: vledger verify-certificate --key KEY CERT.json [--receipt RECEIPT.json --vkey VKEY]\n"
+		    "  KEY   the credential key's did:key (var/credential.did, GET /credentials/did) or a file holding it\n"
+		    "  CERT  the credential (as downloaded), or an IssueCertificate/GetCertificate JSON response\n"
+		    "  --receipt, --vkey  also check that the certificate_issued entry is in the log: the receipt\n"
+		    "        (IssueCertificate/GetCertificate response or its receipt) and the log's verifier key\n");
+		return 2;
+	}
+	key = load_vkey(key_arg);
+	if (!vc_did_key_parse(key, want, &err)) {
+		fprintf(stderr, "vledger verify-certificate: --key: %s\n", err.message);
+		rc = 2;
+		goto out;
+	}
+	text = read_file(cert_path, NULL);
+	if (text == NULL) {
+		fprintf(stderr, "vledger verify-certificate: %s: %s\n", cert_path, strerror(errno));
+		rc = 2;
+		goto out;
+	}
+	doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	credential = doc != NULL ? credential_from_file(doc) : NULL;
+	if (credential == NULL) {
+		fprintf(stderr, "FAIL: %s is not a JSON credential%s%s\n", cert_path, doc == NULL ? ": " : "",
+		    doc == NULL ? jerr.text : "");
+		goto out;
+	}
+	if (!vc_verify(credential, got, &err)) {
+		fprintf(stderr, "FAIL: %s\n", err.message);
+		goto out;
+	}
+	if (memcmp(got, want, sizeof(want)) != 0) {
+		fprintf(stderr, "FAIL: proof.verificationMethod: signed by another key, not %s\n", key);
+		goto out;
+	}
+	printf("ok: the proof (eddsa-jcs-2022) verifies under %s\n", key);
+	if (receipt_path != NULL) {
+		vkey = load_vkey(vkey_arg);
+		rtext = read_file(receipt_path, NULL);
+		if (rtext == NULL) {
+			fprintf(stderr, "vledger verify-certificate: %s: %s\n", receipt_path, strerror(errno));
+			rc = 2;
+			goto out;
+		}
+		rdoc = json_loads(rtext, 0, &jerr);
+		receipt = json_object_get(rdoc, "receipt") != NULL ? json_object_get(rdoc, "receipt") : rdoc;
+		if (!receipt_check(vkey, receipt, NULL, 0, &entry, &entry_len))
+			goto out;
+		if (entry == NULL) {
+			fprintf(stderr, "FAIL: the receipt carries no entry to compare with the credential\n");
+			goto out;
+		}
+		if (!issued_entry_check((const char *)entry, credential))
+			goto out;
+	}
+	printf("VALID: certificate %s (signature%s); revocation is only known online: vledger VerifyCertificate or"
+	    " /verify\n", json_string_value(json_object_get(credential, "certificateNumber")) != NULL ?
+	    json_string_value(json_object_get(credential, "certificateNumber")) : "(no number)",
+	    receipt_path != NULL ? " and log inclusion" : "");
+	rc = 0;
+out:
+	json_decref(doc);
+	json_decref(credential);
+	json_decref(rdoc);
+	free(key);
+	free(vkey);
+	free(text);
+	free(rtext);
 	free(entry);
 	return rc;
 }

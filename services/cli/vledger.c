@@ -6,6 +6,7 @@
  *   vledger [--url URL] health
  *   vledger keygen FILE
  *   vledger verify-receipt --vkey VKEY RECEIPT.json [ENTRY]
+ *   vledger verify-certificate --key KEY CERT.json [--receipt RECEIPT.json --vkey VKEY]
  *   vledger audit --url URL --vkey VKEY --state FILE [--full]
  *   vledger [--url URL] [--token-file FILE] import-shifts [--dry-run] FILE.csv
  *
@@ -43,6 +44,10 @@ usage(FILE *out)
 	    "  verify-receipt --vkey VKEY RECEIPT.json [ENTRY]\n"
 	    "                              check a write's receipt offline: the checkpoint's signature,\n"
 	    "                              the entry's leaf hash and the inclusion proof\n"
+	    "  verify-certificate --key KEY CERT.json [--receipt RECEIPT.json --vkey VKEY]\n"
+	    "                              check a certificate offline: its eddsa-jcs-2022 proof under KEY\n"
+	    "                              (the did:key in var/credential.did or GET /credentials/did) and,\n"
+	    "                              with a receipt, that its certificate_issued entry is in the log\n"
 	    "  audit --vkey VKEY --state FILE [--full]\n"
 	    "                              monitor the log at --url: verify the checkpoint and that it is\n"
 	    "                              consistent with the one seen last (kept in FILE); --full also\n"
@@ -224,6 +229,8 @@ main(int argc, char **argv)
 		return cli_pii_keygen(argc - a - 1, argv + a + 1);
 	if (strcmp(argv[a], "verify-receipt") == 0)
 		return cli_verify_receipt(argc - a - 1, argv + a + 1);
+	if (strcmp(argv[a], "verify-certificate") == 0)
+		return cli_verify_certificate(argc - a - 1, argv + a + 1);
 	if (strcmp(argv[a], "audit") == 0)
 		return cli_audit(&url, argc - a - 1, argv + a + 1);
 	if (strcmp(argv[a], "import-shifts") == 0)

@@ -222,6 +222,46 @@ tlog_receipt_free(struct tlog_receipt *receipt)
 	memset(receipt, 0, sizeof(*receipt));
 }
 
+static void
+receipt_entry_cb(void *arg, uint64_t index, const uint8_t *entry, size_t len, const uint8_t leaf_hash[MERKLE_HASH_LEN])
+{
+	struct tlog_receipt *receipt = arg;
+
+	free(receipt->entry);
+	receipt->entry = xmalloc(len > 0 ? len : 1);
+	memcpy(receipt->entry, entry, len);
+	receipt->entry_len = len;
+	memcpy(receipt->leaf_hash, leaf_hash, MERKLE_HASH_LEN);
+}
+
+bool
+tlog_receipt_for(PGconn *conn, const struct tlog *log, uint64_t index, struct tlog_receipt *receipt,
+    struct vl_error *err)
+{
+	uint8_t root[MERKLE_HASH_LEN];
+
+	memset(receipt, 0, sizeof(*receipt));
+	receipt->leaf_index = index;
+	if (!tlog_latest(conn, log, &receipt->tree_size, root, &receipt->checkpoint, err))
+		goto fail;
+	if (index >= receipt->tree_size) {
+		vl_error_set(err, VL_NOT_FOUND, "leafIndex: entry %llu is not covered by the latest checkpoint",
+		    (unsigned long long)index);
+		goto fail;
+	}
+	if (!tlog_inclusion_proof(conn, log, index, receipt->tree_size, &receipt->proof, &receipt->proof_count, err) ||
+	    !tlog_entries(conn, log, index, index + 1, receipt_entry_cb, receipt, err))
+		goto fail;
+	if (receipt->entry == NULL) {
+		vl_error_set(err, VL_INTERNAL, "log: entry %llu is missing", (unsigned long long)index);
+		goto fail;
+	}
+	return true;
+fail:
+	tlog_receipt_free(receipt);
+	return false;
+}
+
 /* {"kind","time","actor"} + facts, canonicalised. */
 static bool
 entry_bytes(const char *kind, const char *actor, const json_t *facts, char **out, size_t *len, struct vl_error *err)

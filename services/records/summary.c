@@ -71,7 +71,7 @@ records_summary_load(PGconn *conn, const struct config *config, const char *volu
 	    !query(conn, "SELECT organization_id, sum(minutes)::text FROM shifts WHERE " COUNTED " AND " IN_PERIOD
 	    " GROUP BY organization_id ORDER BY organization_id", params, &out->by_org, err) ||
 	    !query(conn, "SELECT count(*)::text, coalesce(avg(f.rating), 0)::text,"
-	    " coalesce(round(avg(f.rating), 2), 0)::text FROM feedback f"
+	    " round(coalesce(avg(f.rating), 0), 2)::numeric(5,2)::text FROM feedback f"
 	    " JOIN shifts s ON s.id = f.shift_id WHERE NOT f.voided AND s.status = 'approved' AND NOT s.voided AND s."
 	    IN_PERIOD_S,
 	    params, &out->feedback, err) ||

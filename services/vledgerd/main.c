@@ -25,6 +25,7 @@
 #include "vledger/admin.h"
 #include "vledger/app.h"
 #include "vledger/attendance.h"
+#include "vledger/certificates.h"
 #include "vledger/commendations.h"
 #include "vledger/config.h"
 #include "vledger/connect.h"
@@ -392,6 +393,7 @@ run(struct daemon *d)
 	router_add(app->router, points_methods, points_methods_count);
 	router_add(app->router, attendance_methods, attendance_methods_count);
 	router_add(app->router, commendation_methods, commendation_methods_count);
+	router_add(app->router, certificate_methods, certificate_methods_count);
 
 	memset(&http_config, 0, sizeof(http_config));
 	http_config.listen = config->listen;

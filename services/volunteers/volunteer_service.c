@@ -394,6 +394,15 @@ erase_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, si
 			goto out;
 		}
 		PQclear(res2);
+		/* Certificates keep their status and hash; the name and masked
+		 * identity number sealed with them go the same way. */
+		res2 = PQexecParams(conn, "UPDATE certificates SET personal_key = NULL, personal_data = NULL"
+		    " WHERE volunteer_id = $1", 1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res2) != PGRES_COMMAND_OK) {
+			store_error_from_result(conn, res2, "volunteerId", err);
+			goto out;
+		}
+		PQclear(res2);
 		res2 = PQexecParams(conn, "UPDATE volunteers SET erase_time = now(), identity_index = NULL WHERE id = $1", 1,
 		    NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(res2) != PGRES_COMMAND_OK) {
