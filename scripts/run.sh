@@ -42,6 +42,9 @@ vledgerd is ready at $url
   admin token:  $state_dir/admin.token   (mode 0600; send it as "Authorization: Bearer <token>")
   log vkey:     $(cat "$state_dir/log.vkey" 2>/dev/null)
                 (verify checkpoints and receipts with it; also at $url/log/vkey)
+  credentials:  $(cat "$state_dir/credential.did" 2>/dev/null)
+                (signs certificates; verify-certificate --key takes it; also at $url/credentials/did)
+  verify page:  $url/verify   (certificates: $url/certificates/<number>)
   health:       build/bin/vledger --url $url health
   try:          build/bin/vledger --url $url --token-file $state_dir/admin.token call AdminService/ListOrganizations
   stop:         Ctrl-C (or kill -TERM $pid)

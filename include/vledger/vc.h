@@ -23,6 +23,11 @@
  *                   "proofValue": "z" base58btc(64-byte signature)}
  *   signed bytes   SHA-256(JCS(proof without proofValue)) ||
  *                  SHA-256(JCS(document without proof))
+ *                  vc_sign always writes the document's @context into
+ *                  the proof. A proof without @context verifies as it is
+ *                  (the Recommendation) or, failing that, with the
+ *                  document's @context in the proof configuration (what
+ *                  signers of the 2023 drafts hashed).
  *
  * JCS is jcs_serialize(): documents may hold integers in the I-JSON safe
  * range but no floating-point numbers (see jcs.h).

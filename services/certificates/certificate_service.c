@@ -376,8 +376,8 @@ issue_check_reach(PGconn *conn, const struct rpc_call *call, const char *volunte
 	    !org_within(conn, volunteer_org, org, &within, err))
 		return false;
 	if (!within)
-		return vl_error_set(err, VL_PERMISSION_DENIED,
-		    "volunteerId: not in the issuing organization or below it");
+		return vl_error_set(err, VL_PERMISSION_DENIED, "%s: the volunteer is not in the issuing organization"
+		    " or below it", req->organization_id[0] != '\0' ? "organizationId" : "volunteerId");
 	return true;
 }
 

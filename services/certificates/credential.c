@@ -127,8 +127,9 @@ commendations_json(const struct records_summary *sum)
 	for (i = 0; i < sum->summary.n_commendations; i++) {
 		const Vledger__V1__Commendation *c = sum->summary.commendations[i];
 
+		/* Whole seconds, like every other time in the document. */
 		if (c->award_time != NULL)
-			codec_timestamp_format(c->award_time->seconds, c->award_time->nanos, when);
+			codec_timestamp_format(c->award_time->seconds, 0, when);
 		else
 			when[0] = '\0';
 		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "id", c->id, "title", c->title, "level",

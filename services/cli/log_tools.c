@@ -347,6 +347,7 @@ cli_verify_certificate(int argc, char **argv)
 	json_error_t jerr;
 	struct vl_error err;
 	size_t entry_len;
+	bool help = false;
 	int a, rc = 1;
 
 	for (a = 0; a < argc; a++) {
@@ -357,19 +358,19 @@ cli_verify_certificate(int argc, char **argv)
 		else if (strcmp(argv[a], "--vkey") == 0 && a + 1 < argc)
 			vkey_arg = argv[++a];
 		else if (strcmp(argv[a], "--help") == 0)
-			key_arg = NULL, cert_path = NULL, a = argc;
+			help = true, a = argc;
 		else if (cert_path == NULL && argv[a][0] != '-')
 			cert_path = argv[a];
 		else
 			key_arg = NULL, cert_path = NULL, a = argc;
 	}
-	if (key_arg == NULL || cert_path == NULL || (receipt_path != NULL) != (vkey_arg != NULL)) {
-		fprintf(stderr, "usage: vledger verify-certificate --key KEY CERT.json [--receipt RECEIPT.json --vkey VKEY]\n"
+	if (help || key_arg == NULL || cert_path == NULL || (receipt_path != NULL) != (vkey_arg != NULL)) {
+		fprintf(help ? stdout : stderr, "usage: vledger verify-certificate --key KEY CERT.json [--receipt RECEIPT.json --vkey VKEY]\n"
 		    "  KEY   the credential key's did:key (var/credential.did, GET /credentials/did) or a file holding it\n"
 		    "  CERT  the credential (as downloaded), or an IssueCertificate/GetCertificate JSON response\n"
 		    "  --receipt, --vkey  also check that the certificate_issued entry is in the log: the receipt\n"
 		    "        (IssueCertificate/GetCertificate response or its receipt) and the log's verifier key\n");
-		return 2;
+		return help ? 0 : 2;
 	}
 	key = load_vkey(key_arg);
 	if (!vc_did_key_parse(key, want, &err)) {

@@ -1,6 +1,12 @@
 /*
- * codec_binary.c - binary Protobuf via protobuf-c, plus the UTF-8 check that
- * protobuf-c leaves out.
+ * codec_binary.c - binary Protobuf via protobuf-c, plus the checks that
+ * protobuf-c leaves out: strings must be UTF-8 without NUL characters.
+ *
+ * Why NUL needs its own pass: protobuf-c hands strings over as C strings,
+ * so "abc\0xyz" on the wire arrives as "abc" and the rest is silently
+ * dropped: a certificate with junk after a NUL would verify, a name would
+ * be cut short. The JSON form cannot carry a NUL at all (jansson refuses
+ * \u0000), so refusing it here keeps both forms saying the same thing.
  */
 #include "vledger/codec.h"
 
@@ -82,6 +88,75 @@ codec_binary_check(const ProtobufCMessage *msg, struct vl_error *err)
 	return true;
 }
 
+/* Reads a base-128 varint at *p (below end); false when truncated or
+ * longer than 10 bytes. */
+static bool
+wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned shift;
+
+	for (shift = 0; shift < 70 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if ((b & 0x80) == 0) {
+			*out = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Walks the wire form of a message that protobuf-c already accepted and
+ * refuses a NUL byte inside any known string field, at any depth. Unknown
+ * fields and other types are skipped. Malformed input cannot get here, but
+ * the walk still stops safely at anything it cannot parse. */
+static bool
+codec_binary_check_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *p, const uint8_t *end, int depth,
+    struct vl_error *err)
+{
+	uint64_t key, len, skip;
+
+	if (depth > 100)
+		return true;
+	while (p < end) {
+		const ProtobufCFieldDescriptor *f;
+
+		if (!wire_varint(&p, end, &key))
+			return true;
+		switch (key & 7) {
+		case 0:
+			if (!wire_varint(&p, end, &skip))
+				return true;
+			continue;
+		case 1:
+			p += (size_t)(end - p) < 8 ? (size_t)(end - p) : 8;
+			continue;
+		case 5:
+			p += (size_t)(end - p) < 4 ? (size_t)(end - p) : 4;
+			continue;
+		case 2:
+			break;
+		default:
+			return true;
+		}
+		if (!wire_varint(&p, end, &len) || len > (uint64_t)(end - p))
+			return true;
+		f = key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3)) : NULL;
+		if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, '\0', (size_t)len) != NULL)
+			return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: contains a NUL character",
+			    schema_json_name(NULL, desc, f));
+		if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+		    !codec_binary_check_nul(f->descriptor, p, p + len, depth + 1, err)) {
+			vl_error_prefix(err, schema_json_name(NULL, desc, f));
+			return false;
+		}
+		p += len;
+	}
+	return true;
+}
+
 bool
 codec_decode_binary(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
     ProtobufCMessage **out, struct vl_error *err)
@@ -95,7 +170,8 @@ codec_decode_binary(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
 	msg = protobuf_c_message_unpack(desc, NULL, len, data != NULL ? data : empty);
 	if (msg == NULL)
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "malformed protobuf message");
-	if (!codec_binary_check(msg, err)) {
+	if (!codec_binary_check(msg, err) || !codec_binary_check_nul(desc, data != NULL ? data : empty,
+	    (data != NULL ? data : empty) + (data != NULL ? len : 0), 0, err)) {
 		protobuf_c_message_free_unpacked(msg, NULL);
 		return false;
 	}

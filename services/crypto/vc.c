@@ -548,8 +548,7 @@ vc_verify_proof(const json_t *document, const json_t *proof, const uint8_t pub[V
 		}
 		/* What was signed is the document with the proof's context. */
 		json_object_set(unsecured, "@context", (json_t *)proof_ctx);
-	} else if (doc_ctx != NULL)
-		json_object_set(config, "@context", doc_ctx);
+	}
 	if (!vc_hash_data(config, unsecured, hash, err))
 		goto out;
 
@@ -559,6 +558,22 @@ vc_verify_proof(const json_t *document, const json_t *proof, const uint8_t pub[V
 		goto out;
 	}
 	rc = EVP_DigestVerify(ctx, sig, sizeof(sig), hash, sizeof(hash));
+	/* The Recommendation verifies a proof without @context as it is;
+	 * signers that followed its 2023 drafts put the document's @context
+	 * into the proof configuration without writing it into the proof.
+	 * Both sign the whole document, so accepting either form adds no
+	 * forgery: it only lets those older proofs verify. */
+	if (rc != 1 && proof_ctx == NULL && doc_ctx != NULL) {
+		json_object_set(config, "@context", doc_ctx);
+		if (!vc_hash_data(config, unsecured, hash, err))
+			goto out;
+		EVP_MD_CTX_free(ctx);
+		if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) != 1) {
+			vl_error_set(err, VL_INTERNAL, "proof: cannot set up Ed25519 verification");
+			goto out;
+		}
+		rc = EVP_DigestVerify(ctx, sig, sizeof(sig), hash, sizeof(hash));
+	}
 	if (rc != 1) {
 		vl_error_set(err, VL_PERMISSION_DENIED,
 		    "proof: signature does not verify: the document or its proof was altered");

@@ -102,7 +102,12 @@ records_shift_from_row(const PGresult *res, int row, struct shift_view *v)
 }
 
 /* A free-text field: at most `max` characters, no control characters
- * (newlines allowed where `multiline`); `required` rejects empty or blank. */
+ * (newlines allowed where `multiline`); `required` rejects empty or blank.
+ * The text is valid UTF-8 already (the codec checked). Control characters
+ * are C0, DEL and C1; also refused are the bidirectional overrides and
+ * isolates (U+202A-U+202E, U+2066-U+2069), which make printed text read
+ * otherwise than it is stored (a certificate title, a place), and the
+ * Unicode line and paragraph separators outside multi-line fields. */
 bool
 records_text_valid(const char *field, const char *s, size_t max, bool required, bool multiline, struct vl_error *err)
 {
@@ -111,8 +116,15 @@ records_text_valid(const char *field, const char *s, size_t max, bool required, 
 	bool blank = true;
 
 	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p < 0x20 && !(multiline && (*p == '\n' || *p == '\r' || *p == '\t')))
+		if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\r' || *p == '\t'))) || *p == 0x7F ||
+		    (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
 			return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: control characters are not allowed", field);
+		if (p[0] == 0xE2 && ((p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE) ||
+		    (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9)))
+			return vl_error_set(err, VL_INVALID_ARGUMENT,
+			    "%s: bidirectional override characters are not allowed", field);
+		if (!multiline && p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
+			return vl_error_set(err, VL_INVALID_ARGUMENT, "%s: line separators are not allowed", field);
 		if ((*p & 0xC0) != 0x80)
 			chars++;
 		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')

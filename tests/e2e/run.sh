@@ -13,6 +13,8 @@
 #   VLEDGER_PG_BINDIR        PostgreSQL programs (default /usr/lib/postgresql/15/bin)
 #   VLEDGER_E2E_KEEP=1       keep the state dir (daemon and PostgreSQL logs)
 #   VLEDGER_E2E_FILES        test files to run instead of all *.test.mjs
+#   VLEDGER_E2E_ARTIFACTS    where tests save screenshots (default: e2e-artifacts
+#                            next to the descriptor set, i.e. in the build dir)
 set -euo pipefail
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,6 +23,9 @@ E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${VLEDGER_DESCRIPTOR_SET:=$VLEDGER_SOURCE_DIR/build/vledger.binpb}"
 PG_BINDIR=${VLEDGER_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 export VLEDGER_SOURCE_DIR VLEDGER_BIN VLEDGER_DESCRIPTOR_SET
+# Screenshots must outlive the state dir, which is removed after the run.
+: "${VLEDGER_E2E_ARTIFACTS:=$(cd "$(dirname "$VLEDGER_DESCRIPTOR_SET")" && pwd)/e2e-artifacts}"
+export VLEDGER_E2E_ARTIFACTS
 
 say() { echo "e2e: $*" >&2; }
 die() { say "FAIL: $*"; exit 1; }

@@ -633,6 +633,19 @@ test_binary(void)
 	protobuf_c_message_free_unpacked(out, NULL);
 
 	binary_err(overlong, sizeof(overlong), "fString: invalid UTF-8", __LINE__);
+	{
+		/* protobuf-c would cut "hi\0xy" to "hi": refused instead, at
+		 * the top and inside a nested message; bytes may hold NULs. */
+		static const uint8_t nul[] = { 0x72, 0x05, 'h', 'i', 0, 'x', 'y' };
+		static const uint8_t nested_nul[] = { 0xaa, 0x01, 0x04, 0x0a, 0x02, 'a', 0 };
+		static const uint8_t bytes_nul[] = { 0x7a, 0x03, 'a', 0, 'b' };
+
+		binary_err(nul, sizeof(nul), "fString: contains a NUL character", __LINE__);
+		binary_err(nested_nul, sizeof(nested_nul), "rMessage.label: contains a NUL character", __LINE__);
+		CHECK(codec_decode_binary(ALL, bytes_nul, sizeof(bytes_nul), &out, &err));
+		CHECK(((Vledger__Test__AllKinds *)out)->f_bytes.len == 3);
+		protobuf_c_message_free_unpacked(out, NULL);
+	}
 	binary_err(truncated, sizeof(truncated), "malformed protobuf message", __LINE__);
 	binary_err(garbage, sizeof(garbage), "malformed protobuf message", __LINE__);
 	binary_err(bad_varint, sizeof(bad_varint), "malformed protobuf message", __LINE__);
