@@ -1,6 +1,7 @@
 /*
  * dispatch.c - the first stop of every HTTP request: the plain pages by
- * exact path, everything else to the Connect RPC layer.
+ * path (health, the log's resources, the public certificate pages),
+ * everything else to the Connect RPC layer.
  */
 #include "vledger/dispatch.h"
 
@@ -9,6 +10,7 @@
 #include "vledger/connect.h"
 #include "vledger/health.h"
 #include "vledger/log_service.h"
+#include "vledger/pages.h"
 
 void
 dispatch_request(struct http_request *req, void *arg)
@@ -25,6 +27,20 @@ dispatch_request(struct http_request *req, void *arg)
 	}
 	if (strncmp(req->path, "/log/", 5) == 0) {
 		log_serve_http(app, req);
+		return;
+	}
+	/* Pages for people; every method reaches them so that they answer 405
+	 * with Allow rather than a Connect error. */
+	if (strncmp(req->path, "/certificates/", 14) == 0) {
+		pages_serve_certificate(app, req);
+		return;
+	}
+	if (strcmp(req->path, "/verify") == 0 || strncmp(req->path, "/verify/", 8) == 0) {
+		pages_serve_verify(app, req);
+		return;
+	}
+	if (strcmp(req->path, "/credentials/did") == 0) {
+		pages_serve_did(app, req);
 		return;
 	}
 	connect_serve(app, req);
