@@ -5,10 +5,19 @@
  * organisation and everything below it):
  *   CreateOrganization  admin: anything; office: under its subtree
  *   Get/ListOrganizations admin, auditor: all; office: its subtree;
- *                       team_leader, employer: their own organisation
+ *                       team_leader, employer, volunteer: their own
+ *                       organisation
  *   CreateToken         admin: any role; office: ROLE_OFFICE and
- *                       ROLE_TEAM_LEADER tokens for its subtree
+ *                       ROLE_TEAM_LEADER tokens for its subtree, and
+ *                       ROLE_VOLUNTEER tokens for the volunteers in it
  *   RevokeToken, ListTokens  admin: all; office: tokens of its subtree
+ *
+ * A ROLE_VOLUNTEER token is bound to one volunteer (principal.volunteer_id)
+ * and its organisation is the volunteer's. It may read that volunteer's
+ * summary and entries (RecordsService, role set ROLES_FIELD_OR_SELF) and
+ * manage their consent (RecognitionService), and read its organisation;
+ * nothing else: ROLES_OFFICE and ROLES_FIELD leave it out, so every other
+ * handler refuses it in role_may().
  */
 #ifndef VLEDGER_ADMIN_H
 #define VLEDGER_ADMIN_H
@@ -46,6 +55,9 @@ const char *org_kind_proto_name(int kind);
 #define ROLE_BIT(role) (1u << (role))
 #define ROLES_OFFICE (ROLE_BIT(VLEDGER__V1__ROLE__ROLE_ADMIN) | ROLE_BIT(VLEDGER__V1__ROLE__ROLE_OFFICE))
 #define ROLES_FIELD (ROLES_OFFICE | ROLE_BIT(VLEDGER__V1__ROLE__ROLE_TEAM_LEADER))
+/* Reads of one volunteer's own record: the field roles and the volunteer
+ * (narrowed to their own id by volunteer_scope_check). */
+#define ROLES_FIELD_OR_SELF (ROLES_FIELD | ROLE_BIT(VLEDGER__V1__ROLE__ROLE_VOLUNTEER))
 
 /* True when the caller's role is in `roles`; else VL_PERMISSION_DENIED
  * "ROLE_X tokens cannot <action>". */
@@ -57,8 +69,18 @@ VL_MUST_CHECK bool role_may(const struct rpc_call *call, unsigned roles, const c
  * VL_PERMISSION_DENIED naming `field`. Runs in a store job. */
 #define SCOPE_OFFICE 1u
 #define SCOPE_TEAM_LEADER 2u
+#define SCOPE_VOLUNTEER 4u  /* volunteer_scope_check only: the volunteer's own token */
 VL_MUST_CHECK bool scope_check(PGconn *conn, const struct principal *p, const char *org, unsigned allow,
     const char *field, struct vl_error *err);
+
+/* Who may act on volunteer `volunteer_id`: a ROLE_VOLUNTEER token only on
+ * its own volunteer and only when SCOPE_VOLUNTEER is in `allow` (refused
+ * before the volunteer is looked up, so that it cannot probe for others);
+ * anyone else as scope_check() on the volunteer's organisation. An unknown
+ * volunteer is VL_NOT_FOUND "<field>: no such volunteer". When `org_out`
+ * is not NULL it gets the volunteer's organisation. Runs in a store job. */
+VL_MUST_CHECK bool volunteer_scope_check(PGconn *conn, const struct principal *p, const char *volunteer_id,
+    unsigned allow, const char *field, char org_out[64], struct vl_error *err);
 
 /* Page tokens are opaque to clients: base64url of "<tag><seq>". */
 char *page_token_encode(char tag, long long seq);

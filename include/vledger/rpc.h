@@ -32,6 +32,7 @@ struct principal {
 	char token_id[64];
 	int role;
 	char organization_id[64];  /* "" when the token has none (admin) */
+	char volunteer_id[64];     /* ROLE_VOLUNTEER: the volunteer it acts for; else "" */
 };
 
 enum rpc_access {

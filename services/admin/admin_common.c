@@ -155,6 +155,43 @@ scope_check(PGconn *conn, const struct principal *p, const char *org, unsigned a
 	return true;
 }
 
+bool
+volunteer_scope_check(PGconn *conn, const struct principal *p, const char *volunteer_id, unsigned allow,
+    const char *field, char org_out[64], struct vl_error *err)
+{
+	const char *params[1] = {volunteer_id};
+	PGresult *res;
+	bool ok = false;
+
+	if (p->role == VLEDGER__V1__ROLE__ROLE_VOLUNTEER) {
+		if ((allow & SCOPE_VOLUNTEER) == 0)
+			return vl_error_set(err, VL_PERMISSION_DENIED, "%s: outside what this token may act on", field);
+		if (strcmp(volunteer_id, p->volunteer_id) != 0)
+			return vl_error_set(err, VL_PERMISSION_DENIED, "%s: a volunteer's token acts for that volunteer only",
+			    field);
+	}
+	res = PQexecParams(conn, "SELECT organization_id FROM volunteers WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, field, err);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		vl_error_set(err, VL_NOT_FOUND, "%s: no such volunteer", field);
+		goto out;
+	}
+	/* The volunteer's own token passed above; scope_check knows only
+	 * organisations and would refuse it. */
+	if (p->role != VLEDGER__V1__ROLE__ROLE_VOLUNTEER &&
+	    !scope_check(conn, p, PQgetvalue(res, 0, 0), allow, field, err))
+		goto out;
+	if (org_out != NULL)
+		snprintf(org_out, 64, "%s", PQgetvalue(res, 0, 0));
+	ok = true;
+out:
+	PQclear(res);
+	return ok;
+}
+
 void
 timestamp_from_micros(const char *micros, int64_t *seconds, int32_t *nanos)
 {

@@ -29,7 +29,7 @@
 	"id, coalesce(organization_id, ''), role, description," \
 	" (extract(epoch FROM create_time) * 1000000)::bigint," \
 	" (extract(epoch FROM expire_time) * 1000000)::bigint," \
-	" (extract(epoch FROM revoke_time) * 1000000)::bigint, coalesce(created_by, '')"
+	" (extract(epoch FROM revoke_time) * 1000000)::bigint, coalesce(created_by, ''), coalesce(volunteer_id, '')"
 
 /* A Token message with room for its three timestamps. */
 struct token_view {
@@ -63,6 +63,7 @@ token_from_row(const PGresult *res, int row, struct token_view *view)
 		t->revoke_time = &view->revoke_time;
 	}
 	t->created_by = PQgetvalue(res, row, 7);
+	t->volunteer_id = PQgetvalue(res, row, 8);
 }
 
 /* What the log says about a token: never its secret or hash. */
@@ -73,6 +74,9 @@ token_facts(const Vledger__V1__Token *t)
 
 	if (t->organization_id[0] != '\0')
 		json_object_set_new(token, "organizationId", json_string(t->organization_id));
+	/* The pseudonymous id only, as every entry about a volunteer. */
+	if (t->volunteer_id[0] != '\0')
+		json_object_set_new(token, "volunteerId", json_string(t->volunteer_id));
 	if (t->expire_time != NULL) {
 		char when[40];
 
@@ -125,6 +129,40 @@ require_scope(PGconn *conn, const struct principal *p, const char *org, const ch
 	return true;
 }
 
+/* A volunteer token's organisation is its volunteer's: the volunteer must
+ * exist and be within the caller's reach, and an organisationId given must
+ * be theirs. Sets org (64 bytes). */
+static bool
+volunteer_token_org(PGconn *conn, const struct rpc_call *call, const Vledger__V1__CreateTokenRequest *req, char *org,
+    struct vl_error *err)
+{
+	const char *params[1] = {req->volunteer_id};
+	PGresult *res;
+	bool ok = false;
+
+	res = PQexecParams(conn, "SELECT organization_id FROM volunteers WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "volunteerId", err);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		vl_error_set(err, VL_NOT_FOUND, "volunteerId: no such volunteer");
+		goto out;
+	}
+	snprintf(org, 64, "%s", PQgetvalue(res, 0, 0));
+	if (!require_scope(conn, &call->principal, org, "volunteerId", err))
+		goto out;
+	if (req->organization_id[0] != '\0' && strcmp(req->organization_id, org) != 0) {
+		vl_error_set(err, VL_INVALID_ARGUMENT,
+		    "organizationId: a ROLE_VOLUNTEER token belongs to its volunteer's organization (leave it empty)");
+		goto out;
+	}
+	ok = true;
+out:
+	PQclear(res);
+	return ok;
+}
+
 static bool
 create_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, size_t *response_len,
     struct vl_error *err)
@@ -133,11 +171,12 @@ create_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	Vledger__V1__CreateTokenResponse out = VLEDGER__V1__CREATE_TOKEN_RESPONSE__INIT;
 	struct token_view view;
 	struct log_record record;
-	char id[32], expire[32], secret[AUTH_SECRET_SIZE];
+	char id[32], expire[32], secret[AUTH_SECRET_SIZE], volunteer_org[64];
 	uint8_t hash[32], *stored = NULL;
 	size_t stored_len;
-	const char *params[7];
-	int lengths[7] = {0}, formats[7] = {0};
+	const char *params[8];
+	int lengths[8] = {0}, formats[8] = {0};
+	bool volunteer = req->role == VLEDGER__V1__ROLE__ROLE_VOLUNTEER;
 	const int *kinds;
 	PGresult *res = NULL;
 	bool ok = false;
@@ -149,7 +188,10 @@ create_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	if (*response != NULL)
 		return true;
 
-	if (req->organization_id[0] != '\0') {
+	if (volunteer) {
+		if (!volunteer_token_org(conn, call, req, volunteer_org, err))
+			goto out;
+	} else if (req->organization_id[0] != '\0') {
 		params[0] = req->organization_id;
 		res = PQexecParams(conn, "SELECT kind FROM organizations WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -181,7 +223,10 @@ create_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	params[1] = (const char *)hash;
 	lengths[1] = 32;
 	formats[1] = 1;
-	params[2] = req->organization_id[0] != '\0' ? req->organization_id : NULL;
+	if (volunteer)
+		params[2] = volunteer_org;
+	else
+		params[2] = req->organization_id[0] != '\0' ? req->organization_id : NULL;
 	params[3] = role_db_name(req->role);
 	params[4] = req->description;
 	if (req->expire_time != NULL) {
@@ -192,10 +237,12 @@ create_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 		params[5] = NULL;
 	}
 	params[6] = call->principal.token_id;
+	params[7] = volunteer ? req->volunteer_id : NULL;
 	res = PQexecParams(conn,
-	    "INSERT INTO tokens (id, secret_hash, organization_id, role, description, expire_time, created_by)"
-	    " VALUES ($1, $2, $3, $4, $5, to_timestamp($6::double precision), $7) RETURNING " TOKEN_COLUMNS,
-	    7, NULL, params, lengths, formats, 0);
+	    "INSERT INTO tokens (id, secret_hash, organization_id, role, description, expire_time, created_by,"
+	    " volunteer_id) VALUES ($1, $2, $3, $4, $5, to_timestamp($6::double precision), $7, $8)"
+	    " RETURNING " TOKEN_COLUMNS,
+	    8, NULL, params, lengths, formats, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "token", err);
 		goto out;
@@ -234,18 +281,28 @@ admin_create_token(struct rpc_call *call)
 	if (!idempotency_key_valid(req->idempotency_key, &err))
 		goto fail;
 	if (role_db_name(req->role) == NULL) {
-		vl_error_set(&err, VL_INVALID_ARGUMENT,
-		    "role: required (one of ROLE_ADMIN, ROLE_OFFICE, ROLE_TEAM_LEADER, ROLE_EMPLOYER, ROLE_AUDITOR)");
+		vl_error_set(&err, VL_INVALID_ARGUMENT, "role: required (one of ROLE_ADMIN, ROLE_OFFICE, ROLE_TEAM_LEADER,"
+		    " ROLE_EMPLOYER, ROLE_AUDITOR, ROLE_VOLUNTEER)");
 		goto fail;
 	}
 	if (caller == VLEDGER__V1__ROLE__ROLE_OFFICE && req->role != VLEDGER__V1__ROLE__ROLE_OFFICE &&
-	    req->role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER) {
+	    req->role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER && req->role != VLEDGER__V1__ROLE__ROLE_VOLUNTEER) {
 		vl_error_set(&err, VL_PERMISSION_DENIED, "role: an office token cannot create %s tokens",
 		    role_proto_name(req->role));
 		goto fail;
 	}
+	if (req->role == VLEDGER__V1__ROLE__ROLE_VOLUNTEER && req->volunteer_id[0] == '\0') {
+		vl_error_set(&err, VL_INVALID_ARGUMENT, "volunteerId: required for a ROLE_VOLUNTEER token");
+		goto fail;
+	}
+	if (req->role != VLEDGER__V1__ROLE__ROLE_VOLUNTEER && req->volunteer_id[0] != '\0') {
+		vl_error_set(&err, VL_INVALID_ARGUMENT, "volunteerId: only a ROLE_VOLUNTEER token is bound to a volunteer"
+		    " (this is a %s token)", role_proto_name(req->role));
+		goto fail;
+	}
+	/* A volunteer token takes its volunteer's organisation. */
 	if (req->role != VLEDGER__V1__ROLE__ROLE_ADMIN && req->role != VLEDGER__V1__ROLE__ROLE_AUDITOR &&
-	    req->organization_id[0] == '\0') {
+	    req->role != VLEDGER__V1__ROLE__ROLE_VOLUNTEER && req->organization_id[0] == '\0') {
 		vl_error_set(&err, VL_INVALID_ARGUMENT, "organizationId: required for a %s token",
 		    role_proto_name(req->role));
 		goto fail;
@@ -395,7 +452,7 @@ list_tokens_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **respon
 	n = PQntuples(res);
 	if (n > ctx->limit) {
 		n = ctx->limit;
-		next = page_token_encode('t', strtoll(PQgetvalue(res, n - 1, 8), NULL, 10));
+		next = page_token_encode('t', strtoll(PQgetvalue(res, n - 1, 9), NULL, 10));
 		out.next_page_token = next;
 	}
 	views = xcalloc((size_t)n, sizeof(*views));

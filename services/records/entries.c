@@ -42,25 +42,30 @@ list_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **response, siz
 	int i, n;
 	size_t k;
 
-	params[0] = volunteer ? req->volunteer_id : req->organization_id;
-	res = PQexecParams(conn, volunteer ? "SELECT organization_id FROM volunteers WHERE id = $1" :
-	    "SELECT id FROM organizations WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		store_error_from_result(conn, res, volunteer ? "volunteerId" : "organizationId", err);
+	if (volunteer) {
+		/* A volunteer's token lists its own volunteer's entries. */
+		if (!volunteer_scope_check(conn, &call->principal, req->volunteer_id,
+		    SCOPE_OFFICE | SCOPE_TEAM_LEADER | SCOPE_VOLUNTEER, "volunteerId", NULL, err))
+			return false;
+	} else {
+		params[0] = req->organization_id;
+		res = PQexecParams(conn, "SELECT id FROM organizations WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			store_error_from_result(conn, res, "organizationId", err);
+			PQclear(res);
+			return false;
+		}
+		if (PQntuples(res) == 0) {
+			PQclear(res);
+			return vl_error_set(err, VL_NOT_FOUND, "organizationId: no such organization");
+		}
 		PQclear(res);
-		return false;
+		/* Not for a volunteer's token: an organisation's entries are
+		 * about other volunteers too. */
+		if (!scope_check(conn, &call->principal, req->organization_id, SCOPE_OFFICE | SCOPE_TEAM_LEADER,
+		    "organizationId", err))
+			return false;
 	}
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return vl_error_set(err, VL_NOT_FOUND, volunteer ? "volunteerId: no such volunteer" :
-		    "organizationId: no such organization");
-	}
-	if (!scope_check(conn, &call->principal, PQgetvalue(res, 0, 0), SCOPE_OFFICE | SCOPE_TEAM_LEADER,
-	    volunteer ? "volunteerId" : "organizationId", err)) {
-		PQclear(res);
-		return false;
-	}
-	PQclear(res);
 
 	kinds = json_array();
 	for (k = 0; k < req->n_kinds; k++)
@@ -137,7 +142,7 @@ records_list_entries(struct rpc_call *call)
 	struct vl_error err;
 	size_t i;
 
-	if (!role_may(call, ROLES_FIELD, "list entries", &err)) {
+	if (!role_may(call, ROLES_FIELD_OR_SELF, "list entries", &err)) {
 		rpc_fail(call, &err);
 		return;
 	}

@@ -143,24 +143,9 @@ summary_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, 
 	Vledger__V1__GetVolunteerSummaryResponse out = VLEDGER__V1__GET_VOLUNTEER_SUMMARY_RESPONSE__INIT;
 	struct records_summary sum;
 	char from[40], to[40];
-	const char *params[1] = {req->volunteer_id};
-	PGresult *res;
-	bool ok;
 
-	res = PQexecParams(conn, "SELECT organization_id FROM volunteers WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		store_error_from_result(conn, res, "volunteerId", err);
-		PQclear(res);
-		return false;
-	}
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return vl_error_set(err, VL_NOT_FOUND, "volunteerId: no such volunteer");
-	}
-	ok = scope_check(conn, &call->principal, PQgetvalue(res, 0, 0), SCOPE_OFFICE | SCOPE_TEAM_LEADER, "volunteerId",
-	    err);
-	PQclear(res);
-	if (!ok)
+	if (!volunteer_scope_check(conn, &call->principal, req->volunteer_id,
+	    SCOPE_OFFICE | SCOPE_TEAM_LEADER | SCOPE_VOLUNTEER, "volunteerId", NULL, err))
 		return false;
 	if (req->from != NULL)
 		codec_timestamp_format(req->from->seconds, req->from->nanos, from);
@@ -181,7 +166,7 @@ records_get_volunteer_summary(struct rpc_call *call)
 	const Vledger__V1__GetVolunteerSummaryRequest *req = (const void *)call->request;
 	struct vl_error err;
 
-	if (!role_may(call, ROLES_FIELD, "read volunteer summaries", &err))
+	if (!role_may(call, ROLES_FIELD_OR_SELF, "read volunteer summaries", &err))
 		goto fail;
 	if (req->volunteer_id[0] == '\0') {
 		vl_error_set(&err, VL_INVALID_ARGUMENT, "volunteerId: required");

@@ -58,6 +58,7 @@ static const struct {
 	{VLEDGER__V1__ROLE__ROLE_TEAM_LEADER, "team_leader", "ROLE_TEAM_LEADER"},
 	{VLEDGER__V1__ROLE__ROLE_EMPLOYER, "employer", "ROLE_EMPLOYER"},
 	{VLEDGER__V1__ROLE__ROLE_AUDITOR, "auditor", "ROLE_AUDITOR"},
+	{VLEDGER__V1__ROLE__ROLE_VOLUNTEER, "volunteer", "ROLE_VOLUNTEER"},
 };
 
 const char *
@@ -104,7 +105,8 @@ auth_lookup(PGconn *conn, const uint8_t hash[32], struct principal *out, struct 
 
 	res = PQexecParams(conn,
 	    "SELECT id, coalesce(organization_id, ''), role,"
-	    "       revoke_time IS NOT NULL, expire_time IS NOT NULL AND expire_time <= now()"
+	    "       revoke_time IS NOT NULL, expire_time IS NOT NULL AND expire_time <= now(),"
+	    "       coalesce(volunteer_id, '')"
 	    "  FROM tokens WHERE secret_hash = $1",
 	    1, NULL, params, lengths, formats, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -125,9 +127,16 @@ auth_lookup(PGconn *conn, const uint8_t hash[32], struct principal *out, struct 
 	}
 	snprintf(out->token_id, sizeof(out->token_id), "%s", PQgetvalue(res, 0, 0));
 	snprintf(out->organization_id, sizeof(out->organization_id), "%s", PQgetvalue(res, 0, 1));
+	snprintf(out->volunteer_id, sizeof(out->volunteer_id), "%s", PQgetvalue(res, 0, 5));
 	out->role = role_from_db(PQgetvalue(res, 0, 2));
 	if (out->role == VLEDGER__V1__ROLE__ROLE_UNSPECIFIED) {
 		vl_error_set(err, VL_INTERNAL, "token %s has an unknown role", out->token_id);
+		goto out;
+	}
+	/* sql/012 makes this impossible; without the id a volunteer token
+	 * would match nothing, but say so rather than fail obscurely. */
+	if (out->role == VLEDGER__V1__ROLE__ROLE_VOLUNTEER && out->volunteer_id[0] == '\0') {
+		vl_error_set(err, VL_INTERNAL, "token %s is a volunteer token without a volunteer", out->token_id);
 		goto out;
 	}
 	ok = true;

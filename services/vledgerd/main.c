@@ -40,6 +40,7 @@
 #include "vledger/note.h"
 #include "vledger/pii.h"
 #include "vledger/points.h"
+#include "vledger/recognition.h"
 #include "vledger/records.h"
 #include "vledger/volunteers.h"
 #include "vledger/router.h"
@@ -394,6 +395,7 @@ run(struct daemon *d)
 	router_add(app->router, attendance_methods, attendance_methods_count);
 	router_add(app->router, commendation_methods, commendation_methods_count);
 	router_add(app->router, certificate_methods, certificate_methods_count);
+	router_add(app->router, recognition_methods, recognition_methods_count);
 
 	memset(&http_config, 0, sizeof(http_config));
 	http_config.listen = config->listen;
