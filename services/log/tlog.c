@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "vledger/codec.h"
+#include "vledger/encoding.h"
 #include "vledger/jcs.h"
 #include "vledger/log.h"
 #include "vledger/note.h"
@@ -46,6 +47,85 @@ node_read(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN
 	}
 	PQclear(res);
 	return ok;
+}
+
+/*
+ * The append path reads only the right edge of the tree: the complete
+ * subtrees of the tree of `index` leaves (its "frontier", one per set bit
+ * of index) and the nodes the new leaf completes. Fetching the frontier in
+ * one query and keeping the new nodes in memory turns ~2 log2(n) round
+ * trips inside the log lock into one.
+ */
+struct node_cache {
+	struct node_reader reader;  /* the fallback for anything not cached */
+	struct merkle_node nodes[2 * MERKLE_MAX_LEVELS];
+	unsigned count;
+};
+
+static void
+node_cache_put(struct node_cache *c, unsigned level, uint64_t index, const uint8_t hash[MERKLE_HASH_LEN])
+{
+	if (c->count == sizeof(c->nodes) / sizeof(c->nodes[0]))
+		return;
+	c->nodes[c->count].level = level;
+	c->nodes[c->count].index = index;
+	memcpy(c->nodes[c->count].hash, hash, MERKLE_HASH_LEN);
+	c->count++;
+}
+
+static bool
+node_cache_read(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN], struct vl_error *err)
+{
+	struct node_cache *c = ctx;
+	unsigned i;
+
+	for (i = 0; i < c->count; i++)
+		if (c->nodes[i].level == level && c->nodes[i].index == index) {
+			memcpy(out, c->nodes[i].hash, MERKLE_HASH_LEN);
+			return true;
+		}
+	return node_read(&c->reader, level, index, out, err);
+}
+
+static bool exec_params(PGconn *conn, const char *sql, int n, const char *const *values, const int *lengths,
+    const int *formats, ExecStatusType want, PGresult **out, const char *what, struct vl_error *err);
+
+/* Loads the frontier of the tree of `size` leaves into the cache. */
+static bool
+node_cache_load_frontier(struct node_cache *c, uint64_t size, struct vl_error *err)
+{
+	char levels[MERKLE_MAX_LEVELS * 4 + 3], indexes[MERKLE_MAX_LEVELS * 21 + 3];
+	const char *params[3] = {c->reader.log_id, levels, indexes};
+	size_t lo = 0, io = 0;
+	uint64_t pos = 0;
+	PGresult *res;
+	int k, i;
+
+	levels[lo++] = '{';
+	indexes[io++] = '{';
+	for (k = MERKLE_MAX_LEVELS - 1; k >= 0; k--) {
+		if (k >= 64 || (size & ((uint64_t)1 << k)) == 0)
+			continue;
+		lo += (size_t)snprintf(levels + lo, sizeof(levels) - lo, "%s%d", lo > 1 ? "," : "", k);
+		io += (size_t)snprintf(indexes + io, sizeof(indexes) - io, "%s%" PRIu64, io > 1 ? "," : "", pos >> k);
+		pos += (uint64_t)1 << k;
+	}
+	levels[lo++] = '}';
+	levels[lo] = '\0';
+	indexes[io++] = '}';
+	indexes[io] = '\0';
+	if (size == 0)
+		return true;
+	if (!exec_params(c->reader.conn, "SELECT level::text, node_index::text, hash FROM log_nodes WHERE log_id = $1 AND"
+	    " (level, node_index) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))", 3, params, NULL, NULL,
+	    PGRES_TUPLES_OK, &res, "log frontier", err))
+		return false;
+	for (i = 0; i < PQntuples(res); i++)
+		if (PQgetlength(res, i, 2) == MERKLE_HASH_LEN)
+			node_cache_put(c, (unsigned)atoi(PQgetvalue(res, i, 0)), strtoull(PQgetvalue(res, i, 1), NULL, 10),
+			    (const uint8_t *)PQgetvalue(res, i, 2));
+	PQclear(res);
+	return true;
 }
 
 static bool
@@ -289,20 +369,50 @@ entry_bytes(const char *kind, const char *actor, const json_t *facts, char **out
 	return ok;
 }
 
+/* '{"\\x<hex>",...}': a bytea[] literal of the new nodes' hashes. */
+static char *
+hash_array_literal(const struct merkle_node *nodes, unsigned count)
+{
+	char *out = xmalloc((size_t)count * (2 * MERKLE_HASH_LEN + 6) + 3), *p = out;
+	unsigned i;
+
+	*p++ = '{';
+	for (i = 0; i < count; i++) {
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, "\"\\\\x", 4);
+		p += 4;
+		hex_encode(nodes[i].hash, MERKLE_HASH_LEN, p);
+		p += 2 * MERKLE_HASH_LEN;
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
+/*
+ * The append path, in three round trips inside the caller's transaction:
+ * lock the log and read its size; read the frontier; store the entry, the
+ * nodes it completes and the signed checkpoint in one statement. The root,
+ * the checkpoint signature and the inclusion proof are computed in memory
+ * from the frontier in between.
+ */
 bool
 tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *actor, const json_t *facts,
     struct tlog_receipt *receipt, struct vl_error *err)
 {
-	struct node_reader reader = {conn, log->log_id};
+	struct node_cache cache;
 	struct merkle_node nodes[MERKLE_MAX_LEVELS];
 	uint8_t root[MERKLE_HASH_LEN];
-	char index_text[24], level_text[8], *entry = NULL;
-	const char *params[5];
-	int lengths[5] = {0}, formats[5] = {0};
+	char index_text[24], size_text[24], levels[MERKLE_MAX_LEVELS * 4 + 3], indexes[MERKLE_MAX_LEVELS * 21 + 3];
+	char *entry = NULL, *hashes = NULL, *body = NULL;
+	const char *params[11];
+	int lengths[11] = {0}, formats[11] = {0};
 	PGresult *res;
 	uint64_t index;
 	unsigned count, i;
-	size_t len;
+	size_t len, lo, io;
 
 	memset(receipt, 0, sizeof(*receipt));
 	if (!entry_bytes(kind, actor, facts, &entry, &len, err))
@@ -313,12 +423,15 @@ tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *
 		    "the %s log entry would be %zu bytes; entries are at most %d bytes", kind, len, TLOG_ENTRY_MAX);
 	}
 
-	/* One writer per log: held until this transaction ends. */
+	/* One writer per log: the row lock is held until this transaction
+	 * ends. The size is read by a statement of its own, after the lock:
+	 * a statement that waited for the lock still reads with the snapshot
+	 * it took before waiting, which misses the entries of the writer it
+	 * waited for. */
 	params[0] = log->log_id;
 	if (!exec_params(conn, "SELECT 1 FROM logs WHERE log_id = $1 FOR UPDATE", 1, params, NULL, NULL,
-	    PGRES_TUPLES_OK, NULL, "log lock", err))
-		goto fail;
-	if (!exec_params(conn, "SELECT coalesce(max(leaf_index) + 1, 0)::text FROM log_entries WHERE log_id = $1", 1,
+	    PGRES_TUPLES_OK, NULL, "log lock", err) ||
+	    !exec_params(conn, "SELECT coalesce(max(leaf_index) + 1, 0)::text FROM log_entries WHERE log_id = $1", 1,
 	    params, NULL, NULL, PGRES_TUPLES_OK, &res, "log size", err))
 		goto fail;
 	index = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -329,7 +442,37 @@ tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *
 	receipt->entry = (uint8_t *)entry;
 	receipt->entry_len = len;
 	merkle_leaf_hash(entry, len, receipt->leaf_hash);
+
+	memset(&cache, 0, sizeof(cache));
+	cache.reader.conn = conn;
+	cache.reader.log_id = log->log_id;
+	if (!node_cache_load_frontier(&cache, index, err) ||
+	    !merkle_append(index, receipt->leaf_hash, node_cache_read, &cache, nodes, &count, err))
+		goto fail;
+	for (i = 0; i < count; i++)
+		node_cache_put(&cache, nodes[i].level, nodes[i].index, nodes[i].hash);
+	if (!merkle_root(index + 1, node_cache_read, &cache, root, err) ||
+	    !merkle_inclusion_proof(index, index + 1, node_cache_read, &cache, &receipt->proof, &receipt->proof_count,
+	    err))
+		goto fail;
+	body = checkpoint_body(log->origin, index + 1, root);
+	if (!note_sign(log->signer, body, strlen(body), &receipt->checkpoint, err))
+		goto fail;
+
+	lo = io = 0;
+	levels[lo++] = '{';
+	indexes[io++] = '{';
+	for (i = 0; i < count; i++) {
+		lo += (size_t)snprintf(levels + lo, sizeof(levels) - lo, "%s%u", i > 0 ? "," : "", nodes[i].level);
+		io += (size_t)snprintf(indexes + io, sizeof(indexes) - io, "%s%" PRIu64, i > 0 ? "," : "", nodes[i].index);
+	}
+	levels[lo++] = '}';
+	levels[lo] = '\0';
+	indexes[io++] = '}';
+	indexes[io] = '\0';
+	hashes = hash_array_literal(nodes, count);
 	snprintf(index_text, sizeof(index_text), "%" PRIu64, index);
+	snprintf(size_text, sizeof(size_text), "%" PRIu64, index + 1);
 	params[1] = index_text;
 	params[2] = kind;
 	params[3] = entry;
@@ -338,31 +481,28 @@ tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *
 	params[4] = (const char *)receipt->leaf_hash;
 	lengths[4] = MERKLE_HASH_LEN;
 	formats[4] = 1;
+	params[5] = levels;
+	params[6] = indexes;
+	params[7] = hashes;
+	params[8] = size_text;
+	params[9] = receipt->checkpoint;
+	params[10] = (const char *)root;
+	lengths[10] = MERKLE_HASH_LEN;
+	formats[10] = 1;
 	if (!exec_params(conn,
-	    "INSERT INTO log_entries (log_id, leaf_index, kind, entry, leaf_hash) VALUES ($1, $2, $3, $4, $5)", 5, params,
-	    lengths, formats, PGRES_COMMAND_OK, NULL, "log entry", err))
+	    "WITH e AS (INSERT INTO log_entries (log_id, leaf_index, kind, entry, leaf_hash)"
+	    "  VALUES ($1, $2, $3, $4, $5)),"
+	    " n AS (INSERT INTO log_nodes (log_id, level, node_index, hash)"
+	    "  SELECT $1, l, i, h FROM unnest($6::int[], $7::bigint[], $8::bytea[]) AS u (l, i, h))"
+	    " INSERT INTO log_checkpoints (log_id, tree_size, root_hash, note) VALUES ($1, $9, $11, $10)",
+	    11, params, lengths, formats, PGRES_COMMAND_OK, NULL, "log append", err))
 		goto fail;
-
-	if (!merkle_append(index, receipt->leaf_hash, node_read, &reader, nodes, &count, err))
-		goto fail;
-	for (i = 0; i < count; i++) {
-		snprintf(level_text, sizeof(level_text), "%u", nodes[i].level);
-		snprintf(index_text, sizeof(index_text), "%" PRIu64, nodes[i].index);
-		params[1] = level_text;
-		params[2] = index_text;
-		params[3] = (const char *)nodes[i].hash;
-		lengths[3] = MERKLE_HASH_LEN;
-		formats[3] = 1;
-		if (!exec_params(conn, "INSERT INTO log_nodes (log_id, level, node_index, hash) VALUES ($1, $2, $3, $4)",
-		    4, params, lengths, formats, PGRES_COMMAND_OK, NULL, "log node", err))
-			goto fail;
-	}
-	if (!merkle_root(index + 1, node_read, &reader, root, err) ||
-	    !publish_checkpoint(conn, log, index + 1, root, &receipt->checkpoint, err) ||
-	    !merkle_inclusion_proof(index, index + 1, node_read, &reader, &receipt->proof, &receipt->proof_count, err))
-		goto fail;
+	free(hashes);
+	free(body);
 	return true;
 fail:
+	free(hashes);
+	free(body);
 	tlog_receipt_free(receipt);
 	return false;
 }
