@@ -90,6 +90,70 @@ node_cache_read(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HA
 static bool exec_params(PGconn *conn, const char *sql, int n, const char *const *values, const int *lengths,
     const int *formats, ExecStatusType want, PGresult **out, const char *what, struct vl_error *err);
 
+/*
+ * Proofs for readers, prefetched: which nodes a Merkle walk asks for
+ * depends only on the indexes, never on the hashes, so a first walk with a
+ * reader that records the requests (and answers zeros) lists them, one
+ * query fetches them all, and the real walk runs from the cache.
+ */
+struct node_wanted {
+	unsigned count;
+	bool overflow;
+	unsigned levels[2 * MERKLE_MAX_LEVELS];
+	uint64_t indexes[2 * MERKLE_MAX_LEVELS];
+};
+
+static bool
+node_record(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN], struct vl_error *err)
+{
+	struct node_wanted *w = ctx;
+
+	memset(out, 0, MERKLE_HASH_LEN);
+	if (w->count == sizeof(w->levels) / sizeof(w->levels[0])) {
+		w->overflow = true;
+		return true;
+	}
+	w->levels[w->count] = level;
+	w->indexes[w->count] = index;
+	w->count++;
+	return true;
+}
+
+/* Fetches the wanted nodes into the cache in one query. */
+static bool
+node_cache_load(struct node_cache *c, const struct node_wanted *w, struct vl_error *err)
+{
+	char levels[2 * MERKLE_MAX_LEVELS * 4 + 3], indexes[2 * MERKLE_MAX_LEVELS * 21 + 3];
+	const char *params[3] = {c->reader.log_id, levels, indexes};
+	size_t lo = 0, io = 0;
+	PGresult *res;
+	unsigned i;
+	int r;
+
+	if (w->count == 0 || w->overflow)
+		return true;  /* nothing to fetch, or too much: the walk reads as it goes */
+	levels[lo++] = '{';
+	indexes[io++] = '{';
+	for (i = 0; i < w->count; i++) {
+		lo += (size_t)snprintf(levels + lo, sizeof(levels) - lo, "%s%u", i > 0 ? "," : "", w->levels[i]);
+		io += (size_t)snprintf(indexes + io, sizeof(indexes) - io, "%s%" PRIu64, i > 0 ? "," : "", w->indexes[i]);
+	}
+	levels[lo++] = '}';
+	levels[lo] = '\0';
+	indexes[io++] = '}';
+	indexes[io] = '\0';
+	if (!exec_params(c->reader.conn, "SELECT level::text, node_index::text, hash FROM log_nodes WHERE log_id = $1 AND"
+	    " (level, node_index) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))", 3, params, NULL, NULL,
+	    PGRES_TUPLES_OK, &res, "log nodes", err))
+		return false;
+	for (r = 0; r < PQntuples(res); r++)
+		if (PQgetlength(res, r, 2) == MERKLE_HASH_LEN)
+			node_cache_put(c, (unsigned)atoi(PQgetvalue(res, r, 0)), strtoull(PQgetvalue(res, r, 1), NULL, 10),
+			    (const uint8_t *)PQgetvalue(res, r, 2));
+	PQclear(res);
+	return true;
+}
+
 /* Loads the frontier of the tree of `size` leaves into the cache. */
 static bool
 node_cache_load_frontier(struct node_cache *c, uint64_t size, struct vl_error *err)
@@ -525,7 +589,22 @@ tlog_inclusion_proof(PGconn *conn, const struct tlog *log, uint64_t index, uint6
 	if (index >= size)
 		return vl_error_set(err, VL_OUT_OF_RANGE, "leafIndex: %" PRIu64 " is not in a tree of %" PRIu64 " leaves",
 		    index, size);
-	return merkle_inclusion_proof(index, size, node_read, &reader, proof, count, err);
+	{
+		struct node_wanted wanted;
+		struct node_cache cache;
+		uint8_t (*dry)[MERKLE_HASH_LEN] = NULL;
+		size_t dry_count = 0;
+
+		memset(&wanted, 0, sizeof(wanted));
+		memset(&cache, 0, sizeof(cache));
+		cache.reader = reader;
+		if (!merkle_inclusion_proof(index, size, node_record, &wanted, &dry, &dry_count, err))
+			return false;
+		free(dry);
+		if (!node_cache_load(&cache, &wanted, err))
+			return false;
+		return merkle_inclusion_proof(index, size, node_cache_read, &cache, proof, count, err);
+	}
 }
 
 bool
@@ -546,7 +625,22 @@ tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint
 	if (from > to)
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "fromSize: %" PRIu64 " is larger than toSize %" PRIu64, from,
 		    to);
-	return merkle_consistency_proof(from, to, node_read, &reader, proof, count, err);
+	{
+		struct node_wanted wanted;
+		struct node_cache cache;
+		uint8_t (*dry)[MERKLE_HASH_LEN] = NULL;
+		size_t dry_count = 0;
+
+		memset(&wanted, 0, sizeof(wanted));
+		memset(&cache, 0, sizeof(cache));
+		cache.reader = reader;
+		if (!merkle_consistency_proof(from, to, node_record, &wanted, &dry, &dry_count, err))
+			return false;
+		free(dry);
+		if (!node_cache_load(&cache, &wanted, err))
+			return false;
+		return merkle_consistency_proof(from, to, node_cache_read, &cache, proof, count, err);
+	}
 }
 
 bool
