@@ -33,12 +33,10 @@ rpc_job_run(PGconn *conn, void *arg)
 		vl_error_set(&job->err, VL_DEADLINE_EXCEEDED, "deadline exceeded before the request ran");
 		return;
 	}
-	if (!store_exec(conn, "BEGIN", &job->err))
-		return;
 	/* The deadline bounds every statement and every lock wait, so a call
 	 * that times out rolls back instead of committing after its caller
-	 * has given up. 0 means no limit. */
-	snprintf(sql, sizeof(sql), "SET LOCAL statement_timeout = %lld; SET LOCAL lock_timeout = %lld",
+	 * has given up. 0 means no limit. One round trip for the three. */
+	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL statement_timeout = %lld; SET LOCAL lock_timeout = %lld",
 	    (long long)ms, (long long)ms);
 	if (!store_exec(conn, sql, &job->err))
 		goto rollback;
