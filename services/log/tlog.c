@@ -486,6 +486,9 @@ tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *
 		return vl_error_set(err, VL_INVALID_ARGUMENT,
 		    "the %s log entry would be %zu bytes; entries are at most %d bytes", kind, len, TLOG_ENTRY_MAX);
 	}
+	/* The receipt owns the entry from here: every failure below frees it. */
+	receipt->entry = (uint8_t *)entry;
+	receipt->entry_len = len;
 
 	/* One writer per log: the row lock is held until this transaction
 	 * ends. The size is read by a statement of its own, after the lock:
@@ -503,8 +506,6 @@ tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *
 
 	receipt->leaf_index = index;
 	receipt->tree_size = index + 1;
-	receipt->entry = (uint8_t *)entry;
-	receipt->entry_len = len;
 	merkle_leaf_hash(entry, len, receipt->leaf_hash);
 
 	memset(&cache, 0, sizeof(cache));
