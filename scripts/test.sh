@@ -18,4 +18,4 @@ cmake --build build-test -j"$(nproc)"
 # Leak reports fail the run; ASan's own messages name the test that leaked.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-ctest --test-dir build-test --output-on-failure --timeout 600 "$@"
+ctest --test-dir build-test --output-on-failure --timeout 600 -j2 "$@"

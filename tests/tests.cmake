@@ -40,6 +40,11 @@ foreach(script ${INTEGRATION_TESTS})
   get_filename_component(name ${script} NAME_WE)
   add_test(NAME integration/${name} COMMAND bash ${script})
   set_tests_properties(integration/${name} PROPERTIES LABELS integration TIMEOUT 300 ENVIRONMENT "${TEST_ENV}")
+  # Fault and load tests assert timings and memory: they run alone, not
+  # beside others (scripts/test.sh runs the rest two at a time).
+  if(name MATCHES "^(durability_|bench_smoke)")
+    set_tests_properties(integration/${name} PROPERTIES RUN_SERIAL TRUE)
+  endif()
 endforeach()
 if(EXISTS ${CMAKE_SOURCE_DIR}/tests/e2e/run.sh)
   add_test(NAME e2e/connect_clients COMMAND bash ${CMAKE_SOURCE_DIR}/tests/e2e/run.sh)

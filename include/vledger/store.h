@@ -29,11 +29,23 @@ struct store;
 struct store_config {
 	const char *conninfo;  /* libpq connection string or URL */
 	int pool_size;         /* worker threads, each with one connection */
+	/* Jobs waiting for a worker beyond which store_try_submit() refuses
+	 * and store_saturated() is true; 0: no limit. */
+	int max_queued;
 };
 
-/* Runs on a worker thread. `conn` is connected (the pool reconnects a broken
- * connection before handing it out); if the job finds the connection broken
- * mid-way it reports VL_UNAVAILABLE through its own arg. */
+/*
+ * Runs on a worker thread. `conn` is connected when the database is up: the
+ * pool checks a connection before handing it out (an idle connection whose
+ * server closed it is noticed without a round trip) and reconnects a broken
+ * one, with a growing pause between failed attempts (up to 1 s) so that an
+ * outage is not hammered. During that pause, or when reconnecting failed,
+ * the job gets a broken connection: its first statement fails at once and
+ * store_error_from_result() maps that to VL_UNAVAILABLE, which the job
+ * reports through its own arg. Unless the conninfo says otherwise,
+ * connecting gives up after 5 s and TCP connections use keepalives, so a
+ * dead server or network fails jobs instead of hanging workers.
+ */
 typedef void (*store_job_fn)(PGconn *conn, void *arg);
 /* Runs on the event loop thread after the job returned. */
 typedef void (*store_done_cb)(void *arg);
@@ -44,8 +56,23 @@ VL_MUST_CHECK bool store_open(struct event_base *base, const struct store_config
     struct vl_error *err);
 
 /* Queues a job. Never blocks. `done` is always called exactly once, after the
- * job ran, unless the store is closed first (store_close waits for queued jobs). */
+ * job ran, unless the store is closed first (store_close waits for queued jobs).
+ * Ignores max_queued: it is for work already admitted (the next step of a
+ * call that store_try_submit() or a store_saturated() check let in), which
+ * must not be dropped half-way. */
 void store_submit(struct store *store, store_job_fn job, store_done_cb done, void *arg);
+
+/* Like store_submit(), but when max_queued jobs are already waiting it
+ * queues nothing, never calls `done`, and returns false: the caller refuses
+ * the work (resource_exhausted) instead of letting the queue, and the memory
+ * of the requests behind it, grow without bound. */
+VL_MUST_CHECK bool store_try_submit(struct store *store, store_job_fn job, store_done_cb done, void *arg);
+
+/* True when max_queued jobs are waiting: new work should be refused. */
+bool store_saturated(const struct store *store);
+
+/* Jobs waiting for a worker (not running); for messages and logs. */
+int store_queued(const struct store *store);
 
 /* Jobs queued or running; for graceful shutdown. */
 int store_pending(const struct store *store);

@@ -40,6 +40,8 @@ static const struct setting settings[] = {
 	    "VLEDGER_MAX_BODY_BYTES", "largest request body accepted; larger ones get resource_exhausted"},
 	{"db-pool-size", SETTING_INT, OFF(db_pool_size), "4", 1, 64, "VLEDGER_DB_POOL_SIZE",
 	    "database connections (one worker thread each)"},
+	{"max-queued-jobs", SETTING_INT, OFF(max_queued_jobs), "1024", 1, 1000000, "VLEDGER_MAX_QUEUED_JOBS",
+	    "requests waiting for a database connection beyond which new ones get resource_exhausted"},
 	{"shutdown-timeout-ms", SETTING_INT, OFF(shutdown_timeout_ms), "10000", 0, 600000,
 	    "VLEDGER_SHUTDOWN_TIMEOUT_MS", "how long SIGTERM waits for requests in flight"},
 	{"embedded-pg-user", SETTING_STRING, OFF(embedded_pg_user), "postgres", 0, 0, "VLEDGER_EMBEDDED_PG_USER",

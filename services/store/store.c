@@ -18,10 +18,13 @@
  */
 #include "vledger/store.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vledger/log.h"
 
@@ -37,12 +40,22 @@ struct store_queue {
 	struct store_job *tail;
 };
 
+/* Pause between failed reconnects: doubles from the first to the last.
+ * The cap bounds how long after the database returns a worker may still
+ * be waiting to try again. */
+#define RECONNECT_PAUSE_FIRST_MS 50
+#define RECONNECT_PAUSE_MAX_MS 1000
+
 struct store_worker {
 	struct store *store;
 	PGconn *conn;       /* owned; used only by this worker's thread after open */
 	pthread_t thread;
 	int index;
 	bool started;
+	/* Reconnect backoff, this worker's thread only. */
+	int64_t retry_at_ms;  /* no reconnect attempt before this (monotonic) */
+	int pause_ms;         /* 0 while the connection is good */
+	int failures;         /* consecutive failed reconnects, for the log */
 };
 
 struct store {
@@ -59,6 +72,9 @@ struct store {
 	/* queued + running + ran-but-done()-not-yet-called. Atomic so that
 	 * store_pending() can read it through a const pointer without the lock. */
 	atomic_int pending;
+	/* Jobs in `queue`; changed under mu, atomic for store_saturated(). */
+	atomic_int queued;
+	int max_queued;             /* 0: no limit */
 
 	struct store_worker *workers;  /* owned array of pool_size */
 	int nworkers;
@@ -127,12 +143,22 @@ store_notice(void *arg, const PGresult *res)
  * vledgerd unless the operator's conninfo names an application itself.
  * expand_dbname makes libpq parse the conninfo (key=value or URL) given as
  * the dbname.
+ *
+ * libpq's own defaults wait forever: no connect timeout, and a TCP
+ * connection to a server that vanished (power loss, partition) is only
+ * noticed when the kernel gives up, after many minutes. A worker stuck like
+ * that stalls every job queued behind it. So, unless the conninfo sets them
+ * (libpq keeps the last value of a repeated keyword, and these come before
+ * the expanded dbname): connect within 5 s, probe an idle TCP connection
+ * after 10 s and drop it after 3 unanswered probes 5 s apart, and fail a
+ * send that stays unacknowledged for 30 s. Unix sockets ignore the TCP ones.
  */
 static PGconn *
 store_connect(const char *conninfo)
 {
-	const char *keys[] = { "dbname", "fallback_application_name", NULL };
-	const char *vals[] = { conninfo, "vledgerd", NULL };
+	const char *keys[] = { "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "tcp_user_timeout", "dbname", "fallback_application_name", NULL };
+	const char *vals[] = { "5", "1", "10", "5", "3", "30000", conninfo, "vledgerd", NULL };
 	PGconn *conn;
 
 	conn = PQconnectdbParams(keys, vals, 1);
@@ -141,26 +167,87 @@ store_connect(const char *conninfo)
 	return conn;
 }
 
-/* Makes sure the worker's connection is usable before a job gets it. One
- * PQreset per job: if the server is down the job itself will fail and report
- * VL_UNAVAILABLE, which is better than stalling the queue. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Is an idle connection still good? NULL if so, else why not. libpq only
+ * learns that the server closed a connection (restart, failover,
+ * pg_terminate_backend, idle timeout) when it next reads, so without this
+ * the first job on each connection after a database restart would fail.
+ * An idle connection has nothing to read: if its socket is readable, the
+ * server has closed it or is closing it (a FATAL message, then EOF, which
+ * may not have arrived yet) or, rarely, reported something unasked
+ * (a parameter change): reconnecting is right, or harmless. One poll(),
+ * no round trip, so it costs nothing on the normal path. A connection left
+ * inside a transaction by a job is not reused either: the next job's BEGIN
+ * would run inside it. */
+static const char *
+conn_unusable(PGconn *conn)
+{
+	struct pollfd pfd;
+
+	if (PQstatus(conn) != CONNECTION_OK)
+		return "connection failed";
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return "left inside a transaction";
+	pfd.fd = PQsocket(conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0)
+		return "no socket";
+	if (poll(&pfd, 1, 0) != 0)
+		return "the server closed it or spoke while it was idle";
+	return NULL;
+}
+
+/* Makes sure the worker's connection is usable before a job gets it,
+ * reconnecting a broken one. While the database is down, a reconnect is
+ * tried at most once per pause (50 ms doubling to 1 s); jobs in between get
+ * the broken connection and fail at once with VL_UNAVAILABLE, which beats
+ * stalling the queue, and the server is not hammered. Only the first
+ * failure and every 20th after are logged. */
 static void
 worker_check_conn(struct store_worker *w)
 {
 	char msg[200];
+	const char *why;
+	int64_t now;
 
 	if (w->conn == NULL)
 		w->conn = store_connect(w->store->conninfo);
-	if (PQstatus(w->conn) == CONNECTION_OK)
+	why = conn_unusable(w->conn);
+	if (why == NULL)
 		return;
-	first_line(msg, sizeof(msg), PQerrorMessage(w->conn));
-	log_warnx("store: connection %d is broken (%s); reconnecting", w->index, msg);
-	PQreset(w->conn);
-	if (PQstatus(w->conn) != CONNECTION_OK) {
+	now = now_ms();
+	if (w->pause_ms > 0 && now < w->retry_at_ms)
+		return;
+	if (w->failures == 0) {
 		first_line(msg, sizeof(msg), PQerrorMessage(w->conn));
-		log_warnx("store: connection %d: reconnect failed: %s", w->index, msg);
-	} else
-		log_info("store: connection %d reconnected", w->index);
+		log_warnx("store: connection %d: %s (%s); reconnecting", w->index, why, msg);
+	}
+	PQreset(w->conn);
+	if (PQstatus(w->conn) == CONNECTION_OK) {
+		log_info("store: connection %d reconnected%s", w->index, w->failures > 0 ? " after an outage" : "");
+		w->pause_ms = 0;
+		w->failures = 0;
+		return;
+	}
+	w->failures++;
+	w->pause_ms = w->pause_ms == 0 ? RECONNECT_PAUSE_FIRST_MS : w->pause_ms * 2;
+	if (w->pause_ms > RECONNECT_PAUSE_MAX_MS)
+		w->pause_ms = RECONNECT_PAUSE_MAX_MS;
+	w->retry_at_ms = now_ms() + w->pause_ms;
+	if (w->failures % 20 == 1) {
+		first_line(msg, sizeof(msg), PQerrorMessage(w->conn));
+		log_warnx("store: connection %d: reconnect failed (%d so far; next in %d ms): %s", w->index,
+		    w->failures, w->pause_ms, msg);
+	}
 }
 
 static void *
@@ -175,6 +262,8 @@ worker_main(void *p)
 		while (store->queue.head == NULL && !store->closing)
 			pthread_cond_wait(&store->cv, &store->mu);
 		job = queue_pop(&store->queue);
+		if (job != NULL)
+			atomic_fetch_sub(&store->queued, 1);
 		pthread_mutex_unlock(&store->mu);
 		/* Closing and the queue is drained: store_close waits for queued
 		 * jobs, so only an empty queue ends a worker. */
@@ -228,6 +317,8 @@ store_open(struct event_base *base, const struct store_config *config, struct st
 	if (config->pool_size < 1 || config->pool_size > 1000)
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "store: pool size %d is not in 1..1000",
 		    config->pool_size);
+	if (config->max_queued < 0)
+		return vl_error_set(err, VL_INVALID_ARGUMENT, "store: max_queued %d is negative", config->max_queued);
 
 	store = xcalloc(1, sizeof(*store));
 	store->base = base;
@@ -235,6 +326,8 @@ store_open(struct event_base *base, const struct store_config *config, struct st
 	pthread_mutex_init(&store->mu, NULL);
 	pthread_cond_init(&store->cv, NULL);
 	atomic_init(&store->pending, 0);
+	atomic_init(&store->queued, 0);
+	store->max_queued = config->max_queued;
 	store->nworkers = config->pool_size;
 	store->workers = xcalloc((size_t)store->nworkers, sizeof(*store->workers));
 	store->done_ev = event_new(base, -1, 0, store_deliver, store);
@@ -280,25 +373,54 @@ store_open(struct event_base *base, const struct store_config *config, struct st
 	return true;
 }
 
-void
-store_submit(struct store *store, store_job_fn job, store_done_cb done, void *arg)
+static bool
+submit(struct store *store, store_job_fn job, store_done_cb done, void *arg, bool bounded)
 {
 	struct store_job *j;
-
-	j = xmalloc(sizeof(*j));
-	j->fn = job;
-	j->done = done;
-	j->arg = arg;
 
 	pthread_mutex_lock(&store->mu);
 	if (store->closing) {
 		pthread_mutex_unlock(&store->mu);
 		fatalx("store_submit called on a closing store");
 	}
+	if (bounded && store->max_queued > 0 && atomic_load(&store->queued) >= store->max_queued) {
+		pthread_mutex_unlock(&store->mu);
+		return false;
+	}
+	j = xmalloc(sizeof(*j));
+	j->fn = job;
+	j->done = done;
+	j->arg = arg;
 	queue_push(&store->queue, j);
+	atomic_fetch_add(&store->queued, 1);
 	atomic_fetch_add(&store->pending, 1);
 	pthread_cond_signal(&store->cv);
 	pthread_mutex_unlock(&store->mu);
+	return true;
+}
+
+void
+store_submit(struct store *store, store_job_fn job, store_done_cb done, void *arg)
+{
+	(void)submit(store, job, done, arg, false);
+}
+
+bool
+store_try_submit(struct store *store, store_job_fn job, store_done_cb done, void *arg)
+{
+	return submit(store, job, done, arg, true);
+}
+
+bool
+store_saturated(const struct store *store)
+{
+	return store->max_queued > 0 && atomic_load(&store->queued) >= store->max_queued;
+}
+
+int
+store_queued(const struct store *store)
+{
+	return atomic_load(&store->queued);
 }
 
 int
@@ -393,8 +515,13 @@ store_error_from_result(PGconn *conn, const PGresult *res, const char *what, str
 		 * died with the statement: the database is unreachable. A real
 		 * SQLSTATE still wins (57P01 also breaks the connection). */
 		code = store_code_for_sqlstate(state);
-		if (code == VL_INTERNAL)
+		if (code == VL_INTERNAL) {
 			code = VL_UNAVAILABLE;
+			/* Say plainly what happened: libpq's own words ("no
+			 * connection to the server", "server closed the
+			 * connection unexpectedly") follow. */
+			return vl_error_set(err, code, "%s: database unavailable: %s", what, msg);
+		}
 	} else if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK) {
 		code = VL_INTERNAL;
 		snprintf(msg, sizeof(msg), "unexpected result status %s",

@@ -44,6 +44,32 @@ struct connect_call {
 	char peer[64];
 };
 
+/*
+ * Admission control. Calls admitted and not yet freed, on the loop thread
+ * only (one app per process). Every admitted call holds its request and
+ * waits on the database (in the store's queue, on a worker, or in a write
+ * batch), so bounding them bounds both the queues and their memory: past
+ * --max-queued-jobs (plus one per database connection, for the calls running) a new
+ * call is refused at once with resource_exhausted, before it is decoded or
+ * authenticated, instead of waiting behind work the server cannot finish
+ * in time. The store's own queue is checked too: /readyz, /log/ and the
+ * pages queue jobs there without being calls.
+ */
+static int64_t calls_in_flight;
+
+static bool
+admit(struct app *app, struct vl_error *err)
+{
+	int64_t limit = app->config->max_queued_jobs + app->config->db_pool_size;
+
+	if (calls_in_flight > limit || store_saturated(app->store))
+		return vl_error_set(err, VL_RESOURCE_EXHAUSTED,
+		    "server overloaded: %lld calls in flight, %d waiting for a database connection "
+		    "(--max-queued-jobs %lld); retry later", (long long)calls_in_flight - 1,
+		    store_queued(app->store), (long long)app->config->max_queued_jobs);
+	return true;
+}
+
 int64_t
 rpc_now_us(void)
 {
@@ -120,6 +146,7 @@ call_log(struct connect_call *cc, enum vl_code code, const char *detail)
 static void
 call_free(struct connect_call *cc)
 {
+	calls_in_flight--;
 	if (cc->timer != NULL)
 		event_free(cc->timer);
 	if (cc->rpc.request != NULL)
@@ -415,6 +442,7 @@ connect_serve(struct app *app, struct http_request *req)
 	}
 
 	cc = xcalloc(1, sizeof(*cc));
+	calls_in_flight++;
 	cc->rpc.method = route->method;
 	cc->rpc.app = app;
 	cc->route = route;
@@ -475,6 +503,8 @@ connect_serve(struct app *app, struct http_request *req)
 		vl_error_set(&err, VL_UNAVAILABLE, "server is shutting down");
 		goto fail;
 	}
+	if (!admit(app, &err))
+		goto fail;
 
 	if (route->method->access == RPC_PUBLIC) {
 		call_invoke(cc);
@@ -487,7 +517,15 @@ connect_serve(struct app *app, struct http_request *req)
 	}
 	auth_secret_hash(secret, strlen(secret), cc->token_hash);
 	cc->busy = true;
-	store_submit(app->store, auth_job, auth_done, cc);
+	/* admit() just looked, but /readyz or the pages may have filled the
+	 * queue since; try_submit is the check that cannot race. */
+	if (!store_try_submit(app->store, auth_job, auth_done, cc)) {
+		cc->busy = false;
+		vl_error_set(&err, VL_RESOURCE_EXHAUSTED,
+		    "server overloaded: %d requests waiting for a database connection (--max-queued-jobs %lld); "
+		    "retry later", store_queued(app->store), (long long)app->config->max_queued_jobs);
+		goto fail;
+	}
 	return;
 fail:
 	rpc_fail(&cc->rpc, &err);

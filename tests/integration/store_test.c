@@ -293,7 +293,7 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void
 test_pool(void)
 {
-	struct store_config cfg = { url, POOL };
+	struct store_config cfg = { url, POOL, 0 };
 	struct vl_error err = { 0 };
 	struct pool_test *t = xcalloc(1, sizeof(*t));
 	struct timeval tv = { 30, 0 };
@@ -357,7 +357,7 @@ static void
 test_open_failure(void)
 {
 	struct store_config cfg = {
-		"host=/nonexistent/vledger-socket-dir dbname=x user=x password=sekret-do-not-log", 2 };
+		"host=/nonexistent/vledger-socket-dir dbname=x user=x password=sekret-do-not-log", 2, 0 };
 	struct vl_error err = { 0 };
 	struct event_base *base = event_base_new();
 	struct store *store = (struct store *)1;
@@ -417,10 +417,84 @@ reset_done(void *arg)
 		event_base_loopexit(t->base, NULL);
 }
 
+/* max_queued: with the only worker busy, store_try_submit queues up to the
+ * bound and refuses the next without queuing it; store_submit (the next
+ * step of admitted work) still queues; the bound frees up as jobs run. */
+struct bound_test {
+	struct event_base *base;
+	atomic_int running;
+	int delivered;
+	int expect;
+};
+
+static void
+bound_slow_run(PGconn *conn, void *arg)
+{
+	struct bound_test *t = arg;
+
+	atomic_store(&t->running, 1);
+	PQclear(PQexec(conn, "SELECT pg_sleep(0.3)"));
+}
+
+static void
+bound_quick_run(PGconn *conn, void *arg)
+{
+}
+
+static void
+bound_done(void *arg)
+{
+	struct bound_test *t = arg;
+
+	if (++t->delivered == t->expect)
+		event_base_loopexit(t->base, NULL);
+}
+
+static void
+test_bounded_queue(void)
+{
+	struct store_config cfg = { url, 1, 2 };
+	struct vl_error err = { 0 };
+	struct bound_test t = { 0 };
+	struct store *store;
+	struct timeval tv = { 30, 0 };
+	struct event *timeout;
+	int i;
+
+	t.base = event_base_new();
+	if (!store_open(t.base, &cfg, &store, &err)) {
+		fprintf(stderr, "store_open: %s\n", err.message);
+		exit(1);
+	}
+	store_submit(store, bound_slow_run, bound_done, &t);
+	for (i = 0; i < 500 && atomic_load(&t.running) == 0; i++)
+		usleep(10000);
+	CHECK(atomic_load(&t.running) == 1);
+	CHECK(!store_saturated(store));
+	CHECK(store_try_submit(store, bound_quick_run, bound_done, &t));
+	CHECK(store_try_submit(store, bound_quick_run, bound_done, &t));
+	CHECK(store_saturated(store));
+	CHECK(store_queued(store) == 2);
+	CHECK(!store_try_submit(store, bound_quick_run, bound_done, &t));  /* done never called */
+	store_submit(store, bound_quick_run, bound_done, &t);
+	CHECK(store_queued(store) == 3);
+	t.expect = 4;
+	timeout = evtimer_new(t.base, timeout_cb, t.base);
+	evtimer_add(timeout, &tv);
+	event_base_dispatch(t.base);
+	event_free(timeout);
+	CHECK(t.delivered == 4);
+	CHECK(store_queued(store) == 0 && !store_saturated(store));
+	CHECK(store_try_submit(store, bound_quick_run, NULL, &t));
+	store_close(store);
+	event_base_free(t.base);
+	printf("bounded queue: refused past max_queued, admitted again once drained\n");
+}
+
 static void
 test_reconnect(void)
 {
-	struct store_config cfg = { url, 1 };
+	struct store_config cfg = { url, 1, 0 };
 	struct vl_error err = { 0 };
 	struct reset_test t = { 0 };
 	struct store *store;
@@ -933,6 +1007,7 @@ main(int argc, char **argv)
 		test_open_failure();
 		test_pool();
 		test_reconnect();
+		test_bounded_queue();
 	}
 	if (want(argc, argv, "errors"))
 		test_error_mapping();
