@@ -20,6 +20,7 @@ struct config {
 	char *tls_cert;
 	char *tls_key;
 	int64_t max_body_bytes;
+	int64_t max_connections;
 	int64_t db_pool_size;
 	int64_t max_queued_jobs; /* bound of the store's job queue; beyond it calls are refused */
 	int64_t shutdown_timeout_ms;

@@ -11,7 +11,8 @@
  * limit checked while reading (the connection is closed after a refusal, so
  * the rest of the body is never read), `Expect: 100-continue`, header and
  * idle timeouts, one request at a time per connection (a pipelined request
- * waits until the previous reply is sent).
+ * waits until the previous reply is sent), a cap on open connections, and a
+ * pause in accepting when accept() fails (out of file descriptors).
  *
  * Contract with the application: the request callback is called once per
  * complete request and must eventually call http_reply() exactly once for
@@ -58,6 +59,7 @@ typedef void (*http_request_cb)(struct http_request *req, void *arg);
 struct http_server_config {
 	const char *listen;      /* "HOST:PORT" */
 	size_t max_body_bytes;
+	size_t max_connections;  /* open at once; beyond it a new one gets 503 and is closed (0: no cap) */
 	SSL_CTX *tls;            /* NULL: plain HTTP; else owned by the caller, outlives the server */
 	/* Sent (as a complete HTTP response: status, content type, body) when a
 	 * body is over the limit. Lets the application speak its own error

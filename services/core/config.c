@@ -38,6 +38,8 @@ static const struct setting settings[] = {
 	{"tls-key", SETTING_STRING, OFF(tls_key), NULL, 0, 0, "VLEDGER_TLS_KEY", "PEM private key for --tls-cert"},
 	{"max-body-bytes", SETTING_INT, OFF(max_body_bytes), "1048576", 1024, 64 * 1024 * 1024,
 	    "VLEDGER_MAX_BODY_BYTES", "largest request body accepted; larger ones get resource_exhausted"},
+	{"max-connections", SETTING_INT, OFF(max_connections), "4096", 16, 1000000, "VLEDGER_MAX_CONNECTIONS",
+	    "open client connections at once; beyond it new ones get 503 and are closed (keep below ulimit -n)"},
 	{"db-pool-size", SETTING_INT, OFF(db_pool_size), "4", 1, 64, "VLEDGER_DB_POOL_SIZE",
 	    "database connections (one worker thread each)"},
 	{"max-queued-jobs", SETTING_INT, OFF(max_queued_jobs), "1024", 1, 1000000, "VLEDGER_MAX_QUEUED_JOBS",

@@ -73,6 +73,10 @@ struct http_server {
 	void (*oversize_body)(int *, const char **, char **, size_t *);
 	size_t in_flight;
 	bool draining;
+	size_t conn_count;          /* open connections */
+	size_t max_connections;
+	struct event *accept_pause; /* re-enables the listener after a pause */
+	uint64_t refused;           /* connections refused at the cap, for the log */
 };
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
@@ -113,6 +117,7 @@ conn_free(struct http_conn *conn)
 		conn->req = NULL;
 	}
 	TAILQ_REMOVE(&server->conns, conn, entry);
+	server->conn_count--;
 	if (conn->bev != NULL)
 		bufferevent_free(conn->bev);
 	if (conn->body != NULL)
@@ -595,6 +600,29 @@ format_peer(const struct sockaddr *sa, char *buf, size_t len)
 	snprintf(buf, len, "%s:%d", host, port);
 }
 
+/* Past --max-connections a new connection gets a 503 and is closed: each
+ * connection holds buffers (up to a body limit plus pipelined input), so
+ * their number is what bounds vledgerd's memory. The reply is one small
+ * write on a fresh socket (its send buffer is empty): it cannot block. */
+static void
+refuse_connection(struct http_server *server, evutil_socket_t fd)
+{
+	static const char reply[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 43\r\nConnection: close\r\n"
+	    "Retry-After: 1\r\n\r\ntoo many connections: try again in a moment";
+	ssize_t n;
+
+	/* Plain text on a TLS socket would only be garbage to the client. */
+	if (server->tls == NULL) {
+		n = send(fd, reply, sizeof(reply) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)n;
+	}
+	evutil_closesocket(fd);
+	if (server->refused++ % 1000 == 0)
+		log_warnx("http: %zu connections open (--max-connections); refusing new ones (%llu so far)",
+		    server->conn_count, (unsigned long long)server->refused);
+}
+
 static void
 accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
 {
@@ -602,6 +630,10 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *
 	struct http_conn *conn;
 	struct timeval timeout = {IDLE_TIMEOUT_SECONDS, 0};
 
+	if (server->max_connections > 0 && server->conn_count >= server->max_connections) {
+		refuse_connection(server, fd);
+		return;
+	}
 	conn = xcalloc(1, sizeof(*conn));
 	conn->server = server;
 	conn->state = CONN_READ_HEAD;
@@ -623,6 +655,7 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *
 	if (conn->bev == NULL)
 		fatalx("bufferevent_socket_new failed");
 	TAILQ_INSERT_TAIL(&server->conns, conn, entry);
+	server->conn_count++;
 	bufferevent_setcb(conn->bev, conn_read_cb, conn_write_cb, conn_event_cb, conn);
 	bufferevent_set_timeouts(conn->bev, &timeout, &timeout);
 	/* Stop reading ahead of a slow application: bounds pipelined input. */
@@ -631,9 +664,31 @@ accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *
 }
 
 static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *server = arg;
+
+	if (server->listener != NULL)
+		evconnlistener_enable(server->listener);
+}
+
+/* accept() failing on a listener that is still readable would be retried
+ * at once, forever: out of file descriptors (EMFILE, ENFILE) or memory, the
+ * loop would spin and flood the log. Pause accepting for a moment instead;
+ * connections already open go on, and closing them frees what is missing. */
+static void
 accept_error_cb(struct evconnlistener *listener, void *arg)
 {
-	log_warn("accept");
+	struct http_server *server = arg;
+	struct timeval pause = {0, 200 * 1000};
+	int e = EVUTIL_SOCKET_ERROR();
+
+	log_warnx("http: accept: %s; pausing new connections for 200 ms (%zu open)", evutil_socket_error_to_string(e),
+	    server->conn_count);
+	evconnlistener_disable(listener);
+	if (server->accept_pause == NULL)
+		server->accept_pause = evtimer_new(server->base, accept_resume_cb, server);
+	evtimer_add(server->accept_pause, &pause);
 }
 
 /* Splits "HOST:PORT" or "[V6]:PORT" into its parts. */
@@ -695,6 +750,7 @@ http_server_start(struct event_base *base, const struct http_server_config *conf
 	server->max_body_bytes = config->max_body_bytes;
 	server->tls = config->tls;
 	server->oversize_body = config->oversize_body;
+	server->max_connections = config->max_connections;
 	TAILQ_INIT(&server->conns);
 	server->listener = evconnlistener_new_bind(base, accept_cb, server,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 128, res->ai_addr,
@@ -722,6 +778,10 @@ http_server_stop_accepting(struct http_server *server)
 		evconnlistener_free(server->listener);
 		server->listener = NULL;
 	}
+	if (server->accept_pause != NULL) {
+		event_free(server->accept_pause);
+		server->accept_pause = NULL;
+	}
 	/* Idle keep-alive connections go now; busy ones after their reply. */
 	for (conn = TAILQ_FIRST(&server->conns); conn != NULL; conn = next) {
 		next = TAILQ_NEXT(conn, entry);
@@ -747,6 +807,8 @@ http_server_free(struct http_server *server)
 		return;
 	if (server->listener != NULL)
 		evconnlistener_free(server->listener);
+	if (server->accept_pause != NULL)
+		event_free(server->accept_pause);
 	while ((conn = TAILQ_FIRST(&server->conns)) != NULL)
 		conn_free(conn);
 	free(server);

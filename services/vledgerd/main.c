@@ -401,6 +401,7 @@ run(struct daemon *d)
 	memset(&http_config, 0, sizeof(http_config));
 	http_config.listen = config->listen;
 	http_config.max_body_bytes = (size_t)config->max_body_bytes;
+	http_config.max_connections = (size_t)config->max_connections;
 	http_config.tls = d->tls;
 	http_config.oversize_body = connect_oversize_body;
 	if (!http_server_start(app->base, &http_config, dispatch_request, app, &d->http, &err))
