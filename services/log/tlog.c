@@ -154,42 +154,25 @@ node_cache_load(struct node_cache *c, const struct node_wanted *w, struct vl_err
 	return true;
 }
 
-/* Loads the frontier of the tree of `size` leaves into the cache. */
+/* Loads the frontier of the tree of `size` leaves into the cache: the
+ * complete subtree for each set bit of size, largest first. */
 static bool
 node_cache_load_frontier(struct node_cache *c, uint64_t size, struct vl_error *err)
 {
-	char levels[MERKLE_MAX_LEVELS * 4 + 3], indexes[MERKLE_MAX_LEVELS * 21 + 3];
-	const char *params[3] = {c->reader.log_id, levels, indexes};
-	size_t lo = 0, io = 0;
+	struct node_wanted w;
 	uint64_t pos = 0;
-	PGresult *res;
-	int k, i;
+	int k;
 
-	levels[lo++] = '{';
-	indexes[io++] = '{';
-	for (k = MERKLE_MAX_LEVELS - 1; k >= 0; k--) {
-		if (k >= 64 || (size & ((uint64_t)1 << k)) == 0)
+	memset(&w, 0, sizeof(w));
+	for (k = 63; k >= 0; k--) {
+		if ((size & ((uint64_t)1 << k)) == 0)
 			continue;
-		lo += (size_t)snprintf(levels + lo, sizeof(levels) - lo, "%s%d", lo > 1 ? "," : "", k);
-		io += (size_t)snprintf(indexes + io, sizeof(indexes) - io, "%s%" PRIu64, io > 1 ? "," : "", pos >> k);
+		w.levels[w.count] = (unsigned)k;
+		w.indexes[w.count] = pos >> k;
+		w.count++;
 		pos += (uint64_t)1 << k;
 	}
-	levels[lo++] = '}';
-	levels[lo] = '\0';
-	indexes[io++] = '}';
-	indexes[io] = '\0';
-	if (size == 0)
-		return true;
-	if (!exec_params(c->reader.conn, "SELECT level::text, node_index::text, hash FROM log_nodes WHERE log_id = $1 AND"
-	    " (level, node_index) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))", 3, params, NULL, NULL,
-	    PGRES_TUPLES_OK, &res, "log frontier", err))
-		return false;
-	for (i = 0; i < PQntuples(res); i++)
-		if (PQgetlength(res, i, 2) == MERKLE_HASH_LEN)
-			node_cache_put(c, (unsigned)atoi(PQgetvalue(res, i, 0)), strtoull(PQgetvalue(res, i, 1), NULL, 10),
-			    (const uint8_t *)PQgetvalue(res, i, 2));
-	PQclear(res);
-	return true;
+	return node_cache_load(c, &w, err);
 }
 
 static bool
