@@ -42,7 +42,7 @@ foreach(script ${INTEGRATION_TESTS})
   set_tests_properties(integration/${name} PROPERTIES LABELS integration TIMEOUT 300 ENVIRONMENT "${TEST_ENV}")
   # Fault and load tests assert timings and memory: they run alone, not
   # beside others (scripts/test.sh runs the rest two at a time).
-  if(name MATCHES "^(durability_|bench_smoke)")
+  if(name MATCHES "^(durability_|bench_smoke|connections)")
     set_tests_properties(integration/${name} PROPERTIES RUN_SERIAL TRUE)
   endif()
 endforeach()

@@ -70,7 +70,12 @@ health_serve_ready(struct app *app, struct http_request *req)
 	probe = xcalloc(1, sizeof(*probe));
 	probe->app = app;
 	probe->req = req;
-	store_submit(app->store, ready_job, ready_done, probe);
+	/* A server whose database queue is full is not ready for more: a load
+	 * balancer should send traffic elsewhere until it drains. */
+	if (!store_try_submit(app->store, ready_job, ready_done, probe)) {
+		free(probe);
+		http_reply(req, 503, "text/plain; charset=utf-8", "not ready: overloaded\n", 22, NULL);
+	}
 }
 
 static bool

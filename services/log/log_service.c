@@ -380,5 +380,11 @@ log_serve_http(struct app *app, struct http_request *req)
 		http_reply(req, 404, "text/plain; charset=utf-8", "no such log resource\n", 21, NULL);
 		return;
 	}
-	store_submit(app->store, log_http_job, log_http_done, h);
+	/* Bounded like RPCs (--max-queued-jobs): refused at once when full. */
+	if (!store_try_submit(app->store, log_http_job, log_http_done, h)) {
+		static const char *const retry[] = {"Retry-After: 1", NULL};
+
+		free(h);
+		http_reply(req, 503, "text/plain; charset=utf-8", "server busy: try again in a moment\n", 35, retry);
+	}
 }

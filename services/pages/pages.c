@@ -304,7 +304,16 @@ submit(struct app *app, struct http_request *req, enum page_what what, const cha
 		snprintf(j->number, sizeof(j->number), "%s", number);
 	j->document = document;
 	j->document_len = document_len;
-	store_submit(app->store, page_job_run, page_job_done, j);
+	/* Past --max-queued-jobs the page is refused at once, like an RPC:
+	 * the queue (and the uploads waiting in it) must not grow unbounded. */
+	if (!store_try_submit(app->store, page_job_run, page_job_done, j)) {
+		if (what == WHAT_CREDENTIAL || what == WHAT_STATUS)
+			reply_text(req, 503, "server busy: try again in a moment\n");
+		else
+			reply_message(req, 503, "服务器繁忙 Server busy",
+			    "请稍后再试。Too many requests are waiting; please try again in a moment.", NULL);
+		page_job_free(j);
+	}
 }
 
 void

@@ -3,7 +3,9 @@
 # connection gets an immediate 503 and is closed, connections already open
 # keep working, and a slot freed by a closing connection is usable again.
 # Also: running out of file descriptors pauses accepting instead of spinning
-# (the daemon keeps serving its open connections and comes back).
+# (the daemon keeps serving its open connections and comes back), and plain
+# pages, log resources and /readyz are refused at once when the database
+# queue is full (--max-queued-jobs), like RPCs.
 set -euo pipefail
 source "$VLEDGER_SOURCE_DIR/tests/lib/pg.sh"
 source "$VLEDGER_SOURCE_DIR/tests/integration/lib.sh"
@@ -95,3 +97,39 @@ done
 [ "$ok" = 1 ] || fail "vledgerd did not accept again after descriptors were freed"
 pass "out of descriptors: accepting paused ($pauses pauses logged, ${cpu}% CPU), then resumed"
 vl_stop fd
+
+# Plain pages are bounded like RPCs (--max-queued-jobs): with one database
+# connection held up by a lock and one page request waiting, the next log
+# resource, certificate page and /readyz are refused at once with 503
+# instead of queueing; once the lock goes, the held ones are answered.
+vl_start busy --database-url "$PG_TEST_URL" --db-pool-size 1 --max-queued-jobs 1 \
+	--log-key "$VL_TMP/main/state/log.key" --pii-key "$VL_TMP/main/state/pii.key"
+vl_wait_ready busy
+url=$(vl_url busy)
+psql -X -q "$PG_TEST_URL" -c "BEGIN; LOCK TABLE log_checkpoints IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;" \
+	>/dev/null 2>&1 &
+locker=$!
+sleep 0.5
+curl -sS -m 15 -o /dev/null -w '%{http_code}' "$url/log/checkpoint" >"$VL_TMP/held1" 2>&1 &
+held1=$!
+sleep 0.3
+curl -sS -m 15 -o /dev/null -w '%{http_code}' "$url/log/checkpoint" >"$VL_TMP/held2" 2>&1 &
+held2=$!
+sleep 0.3
+start=$(date +%s%N)
+code=$(curl -sS -m 5 -o "$VL_TMP/busy_body" -w '%{http_code}' "$url/log/checkpoint" || true)
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$code" = 503 ] || fail "a log resource past the queue limit got $code, want 503"
+[ "$ms" -lt 1000 ] || fail "the refusal took $ms ms"
+grep -q "server busy" "$VL_TMP/busy_body" || fail "the refusal does not say why"
+code=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' "$url/certificates/VLC-2026-0000-0000-0000" || true)
+[ "$code" = 503 ] || fail "a certificate page past the queue limit got $code, want 503"
+code=$(curl -sS -m 5 -o /dev/null -w '%{http_code}' "$url/readyz" || true)
+[ "$code" = 503 ] || fail "/readyz with a full queue got $code, want 503"
+wait "$locker" || true
+wait "$held1" "$held2" || true
+[ "$(cat "$VL_TMP/held1")" = 200 ] && [ "$(cat "$VL_TMP/held2")" = 200 ] ||
+	fail "the requests held behind the lock got $(cat "$VL_TMP/held1") and $(cat "$VL_TMP/held2"), want 200"
+curl -fsS -m 5 "$url/readyz" >/dev/null || fail "/readyz did not recover"
+pass "pages, log resources and /readyz are refused with 503 in $ms ms when the queue is full, then recover"
+vl_stop busy
