@@ -1,5 +1,6 @@
 /*
- * encoding.h - base64, hex, percent-decoding and random identifiers.
+ * encoding.h - base64, hex, Crockford base32, percent-decoding and random
+ * identifiers.
  */
 #ifndef VLEDGER_ENCODING_H
 #define VLEDGER_ENCODING_H
@@ -26,6 +27,15 @@ char *base64_encode(const uint8_t *in, size_t len, bool url);
 
 /* Lower-case hex of `len` bytes into out (2*len+1 bytes). */
 void hex_encode(const uint8_t *in, size_t len, char *out);
+
+/* Crockford's base32 alphabet, "0123456789ABCDEFGHJKMNPQRSTVWXYZ": no I, L,
+ * O or U, so codes read off paper or aloud have no look-alikes. Used by
+ * certificate numbers and share codes. */
+extern const char crockford32_alphabet[33];
+
+/* A symbol's value as Crockford's decoding reads what people type (either
+ * case; I and L are 1, O is 0), or -1 for anything else. */
+int crockford32_value(char c);
 
 /* Decodes %XX and '+' (as space) of an application/x-www-form-urlencoded
  * value. Returns a malloc'd string (caller frees) and its length, or NULL on a

@@ -337,10 +337,6 @@ out:
 	return ok;
 }
 
-/* Crockford's base32: no I, L, O, U, so a number read aloud or typed
- * from paper survives. */
-static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
 void
 certificate_number_new(int year, char out[CERTIFICATE_NUMBER_SIZE])
 {
@@ -353,7 +349,7 @@ certificate_number_new(int year, char out[CERTIFICATE_NUMBER_SIZE])
 	for (i = 0; i < 8; i++)
 		bits = bits << 8 | r[i];
 	for (i = 0; i < 12; i++) {
-		groups[i] = crockford[bits & 31];
+		groups[i] = crockford32_alphabet[bits & 31];
 		bits >>= 5;
 	}
 	groups[12] = '\0';
@@ -374,7 +370,7 @@ certificate_number_valid(const char *s)
 		if ((i - 8) % 5 == 0) {
 			if (s[i] != '-')
 				return false;
-		} else if (s[i] == '\0' || strchr(crockford, s[i]) == NULL) {
+		} else if (s[i] == '\0' || strchr(crockford32_alphabet, s[i]) == NULL) {
 			return false;
 		}
 	}

@@ -201,3 +201,21 @@ random_id(const char *prefix, char *out, size_t out_size)
 	hex_encode(raw, sizeof(raw), hex);
 	snprintf(out, out_size, "%s%s", prefix, hex);
 }
+
+const char crockford32_alphabet[33] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+int
+crockford32_value(char c)
+{
+	const char *p;
+
+	if (c >= 'a' && c <= 'z')
+		c = (char)(c - 'a' + 'A');
+	if (c == 'I' || c == 'L')
+		c = '1';
+	else if (c == 'O')
+		c = '0';
+	if (c == '\0' || (p = strchr(crockford32_alphabet, c)) == NULL)
+		return -1;
+	return (int)(p - crockford32_alphabet);
+}

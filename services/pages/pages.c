@@ -26,6 +26,7 @@
 
 #include "vledger/app.h"
 #include "vledger/certificates.h"
+#include "vledger/encoding.h"
 #include "vledger/http_server.h"
 #include "vledger/log.h"
 #include "vledger/store.h"
@@ -395,10 +396,10 @@ number_normalize(const char *in)
 	 * in the random groups (not in the "VLC-" prefix). */
 	if (strlen(out) == CERTIFICATE_NUMBER_SIZE - 1 && strncmp(out, "VLC-", 4) == 0)
 		for (p = out + 9; *p != '\0'; p++) {
-			if (*p == 'O')
-				*p = '0';
-			else if (*p == 'I' || *p == 'L')
-				*p = '1';
+			int v = crockford32_value(*p);
+
+			if (v >= 0)
+				*p = crockford32_alphabet[v];
 		}
 	return out;
 }

@@ -50,28 +50,6 @@
  * Share codes.
  */
 
-/* Crockford's base32: no I, L, O or U, so a code read aloud or copied by
- * hand has no look-alikes. */
-static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/* A symbol's value as Crockford's decoding reads it (either case; I and L
- * are 1, O is 0), or -1. */
-static int
-crockford_value(char c)
-{
-	const char *p;
-
-	if (c >= 'a' && c <= 'z')
-		c = (char)(c - 'a' + 'A');
-	if (c == 'I' || c == 'L')
-		c = '1';
-	else if (c == 'O')
-		c = '0';
-	if (c == '\0' || (p = strchr(crockford, c)) == NULL)
-		return -1;
-	return (int)(p - crockford);
-}
-
 static void
 share_code_format(const uint8_t symbols[SHARE_CODE_SYMBOLS], char out[SHARE_CODE_LEN + 1])
 {
@@ -81,7 +59,7 @@ share_code_format(const uint8_t symbols[SHARE_CODE_SYMBOLS], char out[SHARE_CODE
 	for (i = 0; i < SHARE_CODE_SYMBOLS; i++) {
 		if (i > 0 && i % 4 == 0)
 			out[o++] = '-';
-		out[o++] = crockford[symbols[i]];
+		out[o++] = crockford32_alphabet[symbols[i]];
 	}
 	out[o] = '\0';
 }
@@ -101,7 +79,7 @@ share_code_normalize(const char *in, char out[SHARE_CODE_LEN + 1])
 	for (p = in + 3; *p != '\0'; p++) {
 		if (*p == '-' || *p == ' ')
 			continue;
-		if (n == SHARE_CODE_SYMBOLS || (v = crockford_value(*p)) < 0)
+		if (n == SHARE_CODE_SYMBOLS || (v = crockford32_value(*p)) < 0)
 			goto out;
 		symbols[n++] = (uint8_t)v;
 	}

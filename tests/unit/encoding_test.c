@@ -98,6 +98,19 @@ main(void)
 	CHECK(percent_decode("%2", 2, &len) == NULL);
 	CHECK(percent_decode("%zz", 3, &len) == NULL);
 
+	/* Crockford base32: every symbol decodes to its index; lower case
+	 * and the look-alikes I, L (1) and O (0) read as people mean them;
+	 * U and anything else are not symbols. */
+	{
+		int v;
+
+		for (v = 0; v < 32; v++)
+			CHECK(crockford32_value(crockford32_alphabet[v]) == v);
+		CHECK(crockford32_value('z') == 31 && crockford32_value('a') == 10);
+		CHECK(crockford32_value('I') == 1 && crockford32_value('l') == 1 && crockford32_value('O') == 0);
+		CHECK(crockford32_value('U') == -1 && crockford32_value('-') == -1 && crockford32_value('\0') == -1);
+	}
+
 	random_id("org_", buf, sizeof(buf));
 	CHECK(strncmp(buf, "org_", 4) == 0 && strlen(buf) == 28);
 	printf("encoding_test: ok\n");
