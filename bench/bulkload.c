@@ -22,8 +22,9 @@
  * key upkeep) each keep one core busy, because libpq ships COPY data while
  * we compute the next rows.
  *
- * Concurrency: each batch's transaction takes the log's row lock (SELECT ...
- * FOR UPDATE on logs, as tlog_append does), so vledgerd may keep running:
+ * Concurrency: each batch's transaction takes the log's lock (SELECT ...
+ * FOR UPDATE on the log_heads row, as tlog_append does) and leaves the head
+ * (size, right edge) as an append would, so vledgerd may keep running:
  * its appends wait for the batch to commit (a batch of 100000 takes a few
  * seconds) and land between two batches. The next batch sees the size it
  * did not expect and re-reads the right edge from log_nodes, so the log
@@ -257,8 +258,7 @@ lock_log(struct loader *l, uint64_t *size, struct vl_error *err)
 	const char *params[1] = {l->opt->log_id};
 	PGresult *res;
 
-	if (!query(l, "SELECT origin FROM logs WHERE log_id = $1 FOR UPDATE", 1, params, PGRES_TUPLES_OK, &res,
-	    "log lock", err))
+	if (!query(l, "SELECT origin FROM logs WHERE log_id = $1", 1, params, PGRES_TUPLES_OK, &res, "log", err))
 		return false;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
@@ -272,10 +272,18 @@ lock_log(struct loader *l, uint64_t *size, struct vl_error *err)
 		return false;
 	}
 	PQclear(res);
-	/* As tlog_append does: the PK index answers max() with one probe. */
-	if (!query(l, "SELECT coalesce(max(leaf_index) + 1, 0) FROM log_entries WHERE log_id = $1", 1, params,
-	    PGRES_TUPLES_OK, &res, "log size", err))
+	/* The lock, and the size as the previous writer left it. The stored
+	 * right edge is not trusted here: load_edge reads it from log_nodes and
+	 * checks it against the checkpoint. */
+	if (!query(l, "SELECT tree_size FROM log_heads WHERE log_id = $1 FOR UPDATE", 1, params, PGRES_TUPLES_OK, &res,
+	    "log lock", err))
 		return false;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return vl_error_set(err, VL_FAILED_PRECONDITION,
+		    "log %s has no head row; start vledgerd (which applies sql/013_log_heads.sql) on it once first",
+		    l->opt->log_id);
+	}
 	*size = be64(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	if (!query(l, "SELECT tree_size, root_hash FROM log_checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1",
@@ -557,6 +565,38 @@ load_rows(struct loader *l, uint64_t count, struct vl_error *err)
 	return copy_end(l, ok, err);
 }
 
+/* Leaves the head row as tlog_append would: the size and the right edge,
+ * highest level first (sql/013_log_heads.sql). */
+static bool
+store_head(struct loader *l, struct vl_error *err)
+{
+	uint8_t edge[MERKLE_MAX_LEVELS * MERKLE_HASH_LEN];
+	char size_text[24];
+	const char *params[3];
+	int lengths[3] = {0, 0, 0}, formats[3] = {0, 0, 1};
+	size_t len = 0;
+	PGresult *res;
+	bool ok;
+	int level;
+
+	for (level = MERKLE_MAX_LEVELS - 1; level >= 0; level--) {
+		if (!(l->size >> level & 1))
+			continue;
+		memcpy(edge + len, l->edge[level], MERKLE_HASH_LEN);
+		len += MERKLE_HASH_LEN;
+	}
+	snprintf(size_text, sizeof(size_text), "%" PRIu64, l->size);
+	params[0] = l->opt->log_id;
+	params[1] = size_text;
+	params[2] = (const char *)edge;
+	lengths[2] = (int)len;
+	res = PQexecParams(l->conn, "UPDATE log_heads SET tree_size = $2, right_edge = $3 WHERE log_id = $1", 3, NULL,
+	    params, lengths, formats, 1);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK || store_error_from_result(l->conn, res, "log head", err);
+	PQclear(res);
+	return ok;
+}
+
 /* Signs and stores the checkpoint of the in-memory tree, as tlog's
  * publish_checkpoint() does. */
 static bool
@@ -621,7 +661,7 @@ run_batch(struct loader *l, uint64_t count, bool last, struct vl_error *err)
 		if (!load_edge(l, size, err))
 			goto rollback;
 	}
-	if (count > 0 && !load_rows(l, count, err))
+	if (count > 0 && (!load_rows(l, count, err) || !store_head(l, err)))
 		goto rollback;
 	if (last && l->checkpoint_size < l->size && !publish_checkpoint(l, err))
 		goto rollback;

@@ -92,4 +92,56 @@ bool store_error_from_result(PGconn *conn, const PGresult *res, const char *what
 /* Runs a command that returns no rows; false (with err set) on failure. */
 VL_MUST_CHECK bool store_exec(PGconn *conn, const char *sql, struct vl_error *err);
 
+/*
+ * Makes sure that what this connection has seen is on disk before it answers:
+ * writes a WAL record in the current transaction (or, outside one, as a
+ * transaction of its own). With synchronous_commit on, a transaction that
+ * wrote WAL does not finish COMMIT until the WAL up to its commit record is
+ * flushed - and the WAL is flushed in order, so every transaction that
+ * committed before it, including those that committed with
+ * synchronous_commit off, is durable by then. Concurrent barriers share
+ * PostgreSQL's flushes (group commit).
+ */
+VL_MUST_CHECK bool store_wal_barrier(PGconn *conn, struct vl_error *err);
+
+/*
+ * The tail of a write, pipelined. A write that appended to the log holds
+ * the log's lock until it commits, so every round trip between its append
+ * and its COMMIT delays every other writer. The statements after an append
+ * need no answer that the write still depends on (rows that name the new
+ * leaf index, the stored response, the COMMIT): they are sent without
+ * waiting, in libpq's pipeline mode, and their results are read in one go.
+ *
+ *   store_tail_allow(conn)    the job promises that after its append it
+ *                             runs nothing on conn but store_tail_exec()
+ *   tlog_append()             starts the tail if allowed and sends its own
+ *                             last statement into it
+ *   store_tail_exec()         queued while a tail runs, run at once otherwise
+ *                             (so the helpers that use it work in any job)
+ *   store_tail_finish()       (rpc_job.c, at COMMIT) sends the last
+ *                             statement, syncs, reads every result
+ *
+ * Per thread (one connection per worker). A failed tail leaves the
+ * transaction to be rolled back by the caller.
+ */
+void store_tail_allow(PGconn *conn);
+/* Forgets store_tail_allow (at the start of every job). */
+void store_tail_reset(void);
+/* store_tail_allow(conn) was called and no tail runs yet. */
+bool store_tail_allowed(const PGconn *conn);
+/* A tail runs on conn: statements are queued, not run. */
+bool store_tail_active(const PGconn *conn);
+/* Enters pipeline mode on conn. */
+VL_MUST_CHECK bool store_tail_start(PGconn *conn, struct vl_error *err);
+/* A statement with no result rows the caller needs (text results). With a
+ * tail running, queued: its error, if any, is reported by
+ * store_tail_finish(), named by `what` (a static string). Otherwise run
+ * now, as PQexecParams. */
+VL_MUST_CHECK bool store_tail_exec(PGconn *conn, const char *sql, int n, const char *const *values, const int *lengths,
+    const int *formats, const char *what, struct vl_error *err);
+/* Queues `last_sql` (may be NULL), syncs, and reads every queued result;
+ * false with the first statement's error that failed. Leaves pipeline mode
+ * either way and forgets store_tail_allow. */
+VL_MUST_CHECK bool store_tail_finish(PGconn *conn, const char *last_sql, struct vl_error *err);
+
 #endif

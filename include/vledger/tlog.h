@@ -69,6 +69,13 @@ VL_MUST_CHECK bool tlog_append(PGconn *conn, const struct tlog *log, const char 
     const json_t *facts, struct tlog_receipt *receipt, struct vl_error *err);
 void tlog_receipt_free(struct tlog_receipt *receipt);
 
+/* True when this thread called tlog_append (successfully) since the last
+ * call; clears the mark. The owner of a transaction asks before COMMIT:
+ * a transaction that appended holds the log's lock, and rpc_job.c commits
+ * it without waiting for the WAL flush so that the next writer can go on,
+ * then waits for the flush before it answers (see rpc_job.c). */
+bool tlog_take_appended(void);
+
 /* A receipt for the existing entry `index`, proven against the latest
  * checkpoint (for a read that shows an earlier write's proof).
  * VL_NOT_FOUND naming leafIndex when the checkpoint does not cover it. Free

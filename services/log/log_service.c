@@ -59,8 +59,6 @@ log_record_append_about(PGconn *conn, const struct rpc_call *call, const char *k
 {
 	char index[24];
 	const char *params[5];
-	PGresult *res;
-	bool ok;
 
 	if (!log_record_append(conn, call, kind, facts, record, err))
 		return false;
@@ -70,13 +68,8 @@ log_record_append_about(PGconn *conn, const struct rpc_call *call, const char *k
 	params[2] = kind;
 	params[3] = volunteer_id;
 	params[4] = organization_id;
-	res = PQexecParams(conn, "INSERT INTO entry_subjects (log_id, leaf_index, kind, volunteer_id, organization_id)"
-	    " VALUES ($1, $2, $3, $4, $5)", 5, NULL, params, NULL, NULL, 0);
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok)
-		store_error_from_result(conn, res, "entry index", err);
-	PQclear(res);
-	return ok;
+	return store_tail_exec(conn, "INSERT INTO entry_subjects (log_id, leaf_index, kind, volunteer_id, organization_id)"
+	    " VALUES ($1, $2, $3, $4, $5)", 5, params, NULL, NULL, "entry index", err);
 }
 
 void

@@ -154,27 +154,6 @@ node_cache_load(struct node_cache *c, const struct node_wanted *w, struct vl_err
 	return true;
 }
 
-/* Loads the frontier of the tree of `size` leaves into the cache: the
- * complete subtree for each set bit of size, largest first. */
-static bool
-node_cache_load_frontier(struct node_cache *c, uint64_t size, struct vl_error *err)
-{
-	struct node_wanted w;
-	uint64_t pos = 0;
-	int k;
-
-	memset(&w, 0, sizeof(w));
-	for (k = 63; k >= 0; k--) {
-		if ((size & ((uint64_t)1 << k)) == 0)
-			continue;
-		w.levels[w.count] = (unsigned)k;
-		w.indexes[w.count] = pos >> k;
-		w.count++;
-		pos += (uint64_t)1 << k;
-	}
-	return node_cache_load(c, &w, err);
-}
-
 static bool
 exec_params(PGconn *conn, const char *sql, int n, const char *const *values, const int *lengths, const int *formats,
     ExecStatusType want, PGresult **out, const char *what, struct vl_error *err)
@@ -234,14 +213,26 @@ tlog_latest(PGconn *conn, const struct tlog *log, uint64_t *size, uint8_t root[M
 
 	if (note != NULL)
 		*note = NULL;
+	/* The last column says whether everything this statement could see is
+	 * already on disk: appends commit without waiting for the WAL flush
+	 * (rpc_job.c), so a checkpoint can be visible a moment before it is
+	 * durable. The WAL insert position is read after the statement's
+	 * snapshot was taken, so if the flush position has reached it, the
+	 * checkpoint read is durable. */
 	if (!exec_params(conn,
-	    "SELECT tree_size, root_hash, note FROM log_checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1",
+	    "SELECT tree_size, root_hash, note, pg_current_wal_insert_lsn() <= pg_current_wal_flush_lsn()"
+	    " FROM log_checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1",
 	    1, params, NULL, NULL, PGRES_TUPLES_OK, &res, "log checkpoint", err))
 		return false;
 	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8 || PQgetlength(res, 0, 1) != MERKLE_HASH_LEN) {
 		vl_error_set(err, VL_DATA_LOSS, "log %s has no checkpoint", log->log_id);
 		goto out;
 	}
+	/* Not yet: make this transaction wait for the flush when it commits
+	 * (or now, outside a transaction), so that no checkpoint reaches a
+	 * reader that a crash of PostgreSQL could still take back. */
+	if (PQgetvalue(res, 0, 3)[0] == 0 && !store_wal_barrier(conn, err))
+		goto out;
 	*size = 0;
 	for (int i = 0; i < 8; i++)
 		*size = *size << 8 | (uint8_t)PQgetvalue(res, 0, 0)[i];
@@ -295,6 +286,10 @@ tlog_open(PGconn *conn, const char *log_id, const char *origin, struct note_sign
 	}
 	PQclear(res);
 	res = NULL;
+	/* A new log's head; an existing log got its head from 013_log_heads. */
+	if (!exec_params(conn, "INSERT INTO log_heads (log_id, tree_size, right_edge) VALUES ($1, 0, ''::bytea)"
+	    " ON CONFLICT DO NOTHING", 1, params, NULL, NULL, PGRES_COMMAND_OK, NULL, "log head", err))
+		goto fail_rollback;
 	if (!store_exec(conn, "COMMIT", err))
 		goto fail;
 
@@ -438,12 +433,85 @@ hash_array_literal(const struct merkle_node *nodes, unsigned count)
 	return out;
 }
 
+/* Thread-local: set by tlog_append, read and cleared by the transaction's
+ * owner (tlog_take_appended). */
+static _Thread_local bool appended_here;
+
+bool
+tlog_take_appended(void)
+{
+	bool was = appended_here;
+
+	appended_here = false;
+	return was;
+}
+
+/* The right edge of the tree of `size` leaves from the head row: one hash
+ * per set bit of size, highest level first (sql/013_log_heads.sql). */
+static bool
+head_edge_load(struct node_cache *c, uint64_t size, const uint8_t *edge, size_t edge_len, const char *log_id,
+    struct vl_error *err)
+{
+	uint64_t pos = 0;
+	size_t off = 0;
+	int k;
+
+	if (edge_len != (size_t)__builtin_popcountll(size) * MERKLE_HASH_LEN)
+		return vl_error_set(err, VL_DATA_LOSS, "log %s: the head row's right edge has %zu bytes for a tree of %" PRIu64
+		    " entries; run vledgerd --verify-storage", log_id, edge_len, size);
+	for (k = 63; k >= 0; k--) {
+		if ((size & ((uint64_t)1 << k)) == 0)
+			continue;
+		node_cache_put(c, (unsigned)k, pos >> k, edge + off);
+		off += MERKLE_HASH_LEN;
+		pos += (uint64_t)1 << k;
+	}
+	return true;
+}
+
+/* The right edge of the tree of `size` leaves, from the cache (which holds
+ * the old edge and the nodes the append completed), as head_edge_load
+ * reads it. Returns malloc'd bytes (caller frees); *len gets their count. */
+static uint8_t *
+head_edge_from(struct node_cache *c, uint64_t size, size_t *len, struct vl_error *err)
+{
+	uint8_t *edge = xmalloc((size_t)__builtin_popcountll(size) * MERKLE_HASH_LEN + 1);
+	uint64_t pos = 0;
+	size_t off = 0;
+	int k;
+
+	for (k = 63; k >= 0; k--) {
+		if ((size & ((uint64_t)1 << k)) == 0)
+			continue;
+		if (!node_cache_read(c, (unsigned)k, pos >> k, edge + off, err)) {
+			free(edge);
+			return NULL;
+		}
+		off += MERKLE_HASH_LEN;
+		pos += (uint64_t)1 << k;
+	}
+	*len = off;
+	return edge;
+}
+
+/* Stores an entry, the nodes it completes, the new head and the signed
+ * checkpoint: $1 log, $2 index, $3 kind, $4 entry, $5 leaf hash, $6-$8 the
+ * nodes' levels, indexes and hashes, $9 the new size, $10 the checkpoint
+ * note, $11 its root, $12 the new right edge. */
+#define APPEND_SQL \
+	"WITH e AS (INSERT INTO log_entries (log_id, leaf_index, kind, entry, leaf_hash)" \
+	"  VALUES ($1, $2, $3, $4, $5))," \
+	" n AS (INSERT INTO log_nodes (log_id, level, node_index, hash)" \
+	"  SELECT $1, l, i, h FROM unnest($6::int[], $7::bigint[], $8::bytea[]) AS u (l, i, h))," \
+	" h AS (UPDATE log_heads SET tree_size = $9, right_edge = $12 WHERE log_id = $1)" \
+	" INSERT INTO log_checkpoints (log_id, tree_size, root_hash, note) VALUES ($1, $9, $11, $10)"
+
 /*
- * The append path, in three round trips inside the caller's transaction:
- * lock the log and read its size; read the frontier; store the entry, the
- * nodes it completes and the signed checkpoint in one statement. The root,
- * the checkpoint signature and the inclusion proof are computed in memory
- * from the frontier in between.
+ * The append path, two statements inside the caller's transaction: lock
+ * the log's head row and read its size and right edge; store the entry,
+ * the nodes it completes, the signed checkpoint and the new head in one
+ * statement. The root, the checkpoint signature and the inclusion proof
+ * are computed in memory from the right edge in between.
  */
 bool
 tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *actor, const json_t *facts,
@@ -454,12 +522,15 @@ tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *
 	uint8_t root[MERKLE_HASH_LEN];
 	char index_text[24], size_text[24], levels[MERKLE_MAX_LEVELS * 4 + 3], indexes[MERKLE_MAX_LEVELS * 21 + 3];
 	char *entry = NULL, *hashes = NULL, *body = NULL;
-	const char *params[11];
-	int lengths[11] = {0}, formats[11] = {0};
+	uint8_t *edge = NULL;
+	size_t edge_len = 0;
+	const char *params[12];
+	int lengths[12] = {0}, formats[12] = {0};
 	PGresult *res;
 	uint64_t index;
 	unsigned count, i;
 	size_t len, lo, io;
+	bool ok;
 
 	memset(receipt, 0, sizeof(*receipt));
 	if (!entry_bytes(kind, actor, facts, &entry, &len, err))
@@ -473,35 +544,44 @@ tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *
 	receipt->entry = (uint8_t *)entry;
 	receipt->entry_len = len;
 
-	/* One writer per log: the row lock is held until this transaction
-	 * ends. The size is read by a statement of its own, after the lock:
-	 * a statement that waited for the lock still reads with the snapshot
-	 * it took before waiting, which misses the entries of the writer it
-	 * waited for. */
+	/* One writer per log, across every vledgerd on this database: the head
+	 * row's lock is held until this transaction ends. A statement that
+	 * waited for the lock returns the row as the previous writer left it
+	 * (READ COMMITTED re-reads a locked row), so size and edge are current
+	 * even though everything else this statement could see is not. */
+	memset(&cache, 0, sizeof(cache));
+	cache.reader.conn = conn;
+	cache.reader.log_id = log->log_id;
 	params[0] = log->log_id;
-	if (!exec_params(conn, "SELECT 1 FROM logs WHERE log_id = $1 FOR UPDATE", 1, params, NULL, NULL,
-	    PGRES_TUPLES_OK, NULL, "log lock", err) ||
-	    !exec_params(conn, "SELECT coalesce(max(leaf_index) + 1, 0)::text FROM log_entries WHERE log_id = $1", 1,
-	    params, NULL, NULL, PGRES_TUPLES_OK, &res, "log size", err))
+	if (!exec_params(conn, "SELECT tree_size, right_edge FROM log_heads WHERE log_id = $1 FOR UPDATE", 1, params,
+	    NULL, NULL, PGRES_TUPLES_OK, &res, "log lock", err))
 		goto fail;
-	index = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8) {
+		PQclear(res);
+		vl_error_set(err, VL_DATA_LOSS, "log %s has no head row (sql/013_log_heads.sql)", log->log_id);
+		goto fail;
+	}
+	index = 0;
+	for (i = 0; i < 8; i++)
+		index = index << 8 | (uint8_t)PQgetvalue(res, 0, 0)[i];
+	ok = head_edge_load(&cache, index, (const uint8_t *)PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1),
+	    log->log_id, err);
 	PQclear(res);
+	if (!ok)
+		goto fail;
 
 	receipt->leaf_index = index;
 	receipt->tree_size = index + 1;
 	merkle_leaf_hash(entry, len, receipt->leaf_hash);
 
-	memset(&cache, 0, sizeof(cache));
-	cache.reader.conn = conn;
-	cache.reader.log_id = log->log_id;
-	if (!node_cache_load_frontier(&cache, index, err) ||
-	    !merkle_append(index, receipt->leaf_hash, node_cache_read, &cache, nodes, &count, err))
+	if (!merkle_append(index, receipt->leaf_hash, node_cache_read, &cache, nodes, &count, err))
 		goto fail;
 	for (i = 0; i < count; i++)
 		node_cache_put(&cache, nodes[i].level, nodes[i].index, nodes[i].hash);
 	if (!merkle_root(index + 1, node_cache_read, &cache, root, err) ||
 	    !merkle_inclusion_proof(index, index + 1, node_cache_read, &cache, &receipt->proof, &receipt->proof_count,
-	    err))
+	    err) ||
+	    (edge = head_edge_from(&cache, index + 1, &edge_len, err)) == NULL)
 		goto fail;
 	body = checkpoint_body(log->origin, index + 1, root);
 	if (!note_sign(log->signer, body, strlen(body), &receipt->checkpoint, err))
@@ -537,18 +617,28 @@ tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *
 	params[10] = (const char *)root;
 	lengths[10] = MERKLE_HASH_LEN;
 	formats[10] = 1;
-	if (!exec_params(conn,
-	    "WITH e AS (INSERT INTO log_entries (log_id, leaf_index, kind, entry, leaf_hash)"
-	    "  VALUES ($1, $2, $3, $4, $5)),"
-	    " n AS (INSERT INTO log_nodes (log_id, level, node_index, hash)"
-	    "  SELECT $1, l, i, h FROM unnest($6::int[], $7::bigint[], $8::bytea[]) AS u (l, i, h))"
-	    " INSERT INTO log_checkpoints (log_id, tree_size, root_hash, note) VALUES ($1, $9, $11, $10)",
-	    11, params, lengths, formats, PGRES_COMMAND_OK, NULL, "log append", err))
+	params[11] = (const char *)edge;
+	lengths[11] = (int)edge_len;
+	formats[11] = 1;
+	/* When the job allows it (store.h, "The tail of a write"), this
+	 * statement and everything after it up to COMMIT go out without
+	 * waiting for answers: the lock is held for one more round trip, not
+	 * one per statement. Its errors then surface at COMMIT. */
+	if (store_tail_allowed(conn)) {
+		if (!store_tail_start(conn, err) ||
+		    !store_tail_exec(conn, APPEND_SQL, 12, params, lengths, formats, "log append", err))
+			goto fail;
+	} else if (!exec_params(conn, APPEND_SQL, 12, params, lengths, formats, PGRES_COMMAND_OK, NULL, "log append",
+	    err)) {
 		goto fail;
+	}
+	appended_here = true;
+	free(edge);
 	free(hashes);
 	free(body);
 	return true;
 fail:
+	free(edge);
 	free(hashes);
 	free(body);
 	tlog_receipt_free(receipt);
@@ -731,6 +821,66 @@ memory_node(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_L
 	return true;
 }
 
+/* Checks the head row (sql/013_log_heads.sql) against the recomputed tree
+ * of the checkpoint's `size` leaves: appends trust it for their root. It
+ * may be ahead of the checkpoint only after an interrupted bulk load, and
+ * then the next append's checkpoint covers it. */
+static bool
+check_head(PGconn *conn, const struct tlog *log, uint64_t size, struct level_hashes *h, struct vl_error *err)
+{
+	const char *params[1] = {log->log_id};
+	uint8_t expected[MERKLE_HASH_LEN];
+	const uint8_t *edge;
+	uint64_t head = 0, pos = 0;
+	size_t off = 0;
+	PGresult *res;
+	bool ok = false;
+	int k;
+
+	if (!exec_params(conn, "SELECT tree_size, right_edge FROM log_heads WHERE log_id = $1", 1, params, NULL, NULL,
+	    PGRES_TUPLES_OK, &res, "log head", err))
+		return false;
+	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8) {
+		vl_error_set(err, VL_DATA_LOSS, "verify: log %s has no head row", log->log_id);
+		goto out;
+	}
+	for (k = 0; k < 8; k++)
+		head = head << 8 | (uint8_t)PQgetvalue(res, 0, 0)[k];
+	if (head < size) {
+		vl_error_set(err, VL_DATA_LOSS, "verify: the head row says %" PRIu64 " entries, the checkpoint %" PRIu64,
+		    head, size);
+		goto out;
+	}
+	if (head > size) {
+		log_warnx("verify: log %s: %" PRIu64 " entries beyond the latest checkpoint (an interrupted bulk load);"
+		    " the next append's checkpoint covers them", log->log_id, head - size);
+		ok = true;
+		goto out;
+	}
+	edge = (const uint8_t *)PQgetvalue(res, 0, 1);
+	if ((size_t)PQgetlength(res, 0, 1) != (size_t)__builtin_popcountll(size) * MERKLE_HASH_LEN) {
+		vl_error_set(err, VL_DATA_LOSS, "verify: the head row's right edge has the wrong length");
+		goto out;
+	}
+	for (k = 63; k >= 0; k--) {
+		if ((size & ((uint64_t)1 << k)) == 0)
+			continue;
+		if (!memory_node(h, (unsigned)k, pos >> k, expected, err))
+			goto out;
+		if (memcmp(edge + off, expected, MERKLE_HASH_LEN) != 0) {
+			vl_error_set(err, VL_DATA_LOSS, "verify: the head row's right edge differs from the stored tree at"
+			    " level %d", k);
+			goto out;
+		}
+		off += MERKLE_HASH_LEN;
+		pos += (uint64_t)1 << k;
+	}
+	ok = true;
+out:
+	PQclear(res);
+	return ok;
+}
+
 /* Compares the stored hashes of one level with the recomputed ones. */
 static bool
 check_level(PGconn *conn, const struct tlog *log, unsigned level, const struct level_hashes *h, struct vl_error *err)
@@ -846,6 +996,8 @@ tlog_verify_storage(PGconn *conn, const struct tlog *log, uint64_t *checked, str
 		    " signed checkpoint's", size);
 		goto out;
 	}
+	if (!check_head(conn, log, size, &h, err))
+		goto out;
 	*checked = size;
 	ok = true;
 out:

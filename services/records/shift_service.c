@@ -304,8 +304,6 @@ records_history_add(PGconn *conn, const struct rpc_call *call, const char *shift
 {
 	char index[24];
 	const char *params[6];
-	PGresult *res;
-	bool ok;
 
 	snprintf(index, sizeof(index), "%llu", (unsigned long long)leaf_index);
 	params[0] = shift_id;
@@ -314,13 +312,8 @@ records_history_add(PGconn *conn, const struct rpc_call *call, const char *shift
 	params[3] = reason != NULL ? reason : "";
 	params[4] = changes != NULL ? changes : "{}";
 	params[5] = index;
-	res = PQexecParams(conn, "INSERT INTO shift_history (shift_id, kind, actor, reason, changes, leaf_index)"
-	    " VALUES ($1, $2, $3, $4, $5::jsonb, $6)", 6, NULL, params, NULL, NULL, 0);
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok)
-		store_error_from_result(conn, res, "shift history", err);
-	PQclear(res);
-	return ok;
+	return store_tail_exec(conn, "INSERT INTO shift_history (shift_id, kind, actor, reason, changes, leaf_index)"
+	    " VALUES ($1, $2, $3, $4, $5::jsonb, $6)", 6, params, NULL, NULL, "shift history", err);
 }
 
 /* What the job needs beyond the request: decided on the loop thread. */
@@ -345,6 +338,8 @@ record_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **response, s
 	bool ok = false;
 
 	memset(&record, 0, sizeof(record));
+	/* After the append: history, response, COMMIT - pipelined (store.h). */
+	store_tail_allow(conn);
 	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
 		return false;
 	if (*response != NULL)
@@ -499,6 +494,8 @@ decide_job(PGconn *conn, struct rpc_call *call, const char *shift_id, const char
 	bool ok = false;
 
 	memset(&record, 0, sizeof(record));
+	/* After the append: history, response, COMMIT - pipelined (store.h). */
+	store_tail_allow(conn);
 	if (!idempotency_claim(conn, call, key, response, response_len, err))
 		return false;
 	if (*response != NULL)

@@ -91,6 +91,11 @@ idempotency_claim(PGconn *conn, const struct rpc_call *call, const char *key, ui
 		    "idempotencyKey: already used for a different request; use a new key for a new request");
 		goto out;
 	}
+	/* The stored answer may be that of a write that committed a moment
+	 * ago and whose flush to disk is not confirmed yet (rpc_job.c): this
+	 * transaction waits for it before the answer is sent again. */
+	if (!store_wal_barrier(conn, err))
+		goto out;
 	*replay_len = (size_t)PQgetlength(res, 0, 1);
 	*replay = xmalloc(*replay_len);
 	memcpy(*replay, PQgetvalue(res, 0, 1), *replay_len);
@@ -107,14 +112,7 @@ idempotency_record(PGconn *conn, const struct rpc_call *call, const char *key, c
 	const char *params[3] = {call->principal.token_id, key, (const char *)response};
 	int lengths[3] = {0, 0, (int)response_len};
 	int formats[3] = {0, 0, 1};
-	PGresult *res;
-	bool ok;
 
-	res = PQexecParams(conn, "UPDATE idempotency_keys SET response = $3 WHERE token_id = $1 AND key = $2", 3,
-	    NULL, params, lengths, formats, 0);
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok)
-		store_error_from_result(conn, res, "idempotencyKey", err);
-	PQclear(res);
-	return ok;
+	return store_tail_exec(conn, "UPDATE idempotency_keys SET response = $3 WHERE token_id = $1 AND key = $2", 3,
+	    params, lengths, formats, "idempotencyKey", err);
 }

@@ -556,3 +556,12 @@ store_exec(PGconn *conn, const char *sql, struct vl_error *err)
 	PQclear(res);
 	return ok;
 }
+
+bool
+store_wal_barrier(PGconn *conn, struct vl_error *err)
+{
+	/* A transactional logical message: a WAL record that touches no table
+	 * and needs no privilege, which makes the enclosing transaction one
+	 * that waits for its WAL flush at COMMIT. */
+	return store_exec(conn, "SELECT pg_logical_emit_message(true, 'vledger', 'flush')", err);
+}

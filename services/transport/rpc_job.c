@@ -9,6 +9,7 @@
 #include "vledger/log.h"
 #include "vledger/rpc.h"
 #include "vledger/store.h"
+#include "vledger/tlog.h"
 
 struct rpc_job {
 	struct rpc_call *call;
@@ -28,6 +29,7 @@ rpc_job_run(PGconn *conn, void *arg)
 	PGresult *res;
 	char sql[160];
 	int64_t ms = rpc_remaining_ms(call);
+	bool appended;
 
 	if (call->deadline_us != 0 && rpc_now_us() >= call->deadline_us) {
 		vl_error_set(&job->err, VL_DEADLINE_EXCEEDED, "deadline exceeded before the request ran");
@@ -40,26 +42,68 @@ rpc_job_run(PGconn *conn, void *arg)
 	    (long long)ms, (long long)ms);
 	if (!store_exec(conn, sql, &job->err))
 		goto rollback;
+	(void)tlog_take_appended();  /* left over by work outside a call */
+	store_tail_reset();
 	job->ok = job->fn(conn, call, job->ctx, &job->response, &job->response_len, &job->err);
 	if (!job->ok)
 		goto rollback;
-	res = PQexec(conn, "COMMIT");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		job->ok = false;
-		store_error_from_result(conn, res, "commit", &job->err);
+	/*
+	 * A write that appended to the log holds the log's lock until COMMIT
+	 * returns, and a synchronous COMMIT returns only after its WAL flush:
+	 * every append would wait for the one before it to reach the disk.
+	 * So it commits without waiting, which releases the lock at once, and
+	 * then waits for the flush with a barrier (store_wal_barrier) that
+	 * shares PostgreSQL's flushes with the other writers doing the same.
+	 * The answer, and with it the receipt, leaves only after the flush:
+	 * nothing is acknowledged that a crash could take back. Readers of
+	 * checkpoints wait the same way (tlog_latest).
+	 */
+	appended = tlog_take_appended();
+	if (store_tail_active(conn)) {
+		/* The append's pipelined tail (store.h): the COMMIT joins it. */
+		if (!store_tail_exec(conn, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, "commit", &job->err) ||
+		    !store_tail_finish(conn, "COMMIT", &job->err)) {
+			PQclear(PQexec(conn, "ROLLBACK"));
+			goto failed;
+		}
+	} else {
+		res = PQexec(conn, appended ? "SET LOCAL synchronous_commit = off; COMMIT" : "COMMIT");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			job->ok = false;
+			store_error_from_result(conn, res, "commit", &job->err);
+		}
+		PQclear(res);
 	}
-	PQclear(res);
+	if (job->ok && appended && !store_wal_barrier(conn, &job->err)) {
+		/* Committed, but not known to be on disk: no receipt. A retry
+		 * with the same idempotency key returns the stored answer. */
+		char cause[sizeof(job->err.message)];
+
+		job->ok = false;
+		snprintf(cause, sizeof(cause), "%s", job->err.message);
+		vl_error_set(&job->err, VL_UNAVAILABLE, "the write was committed but its flush to disk was not confirmed"
+		    " (%s); retry with the same idempotencyKey", cause);
+	}
 	if (!job->ok) {
 		free(job->response);
 		job->response = NULL;
 	}
 	return;
 rollback:
+	if (store_tail_active(conn)) {
+		struct vl_error ignored;
+
+		/* Read what the pipeline answered before rolling back; the
+		 * error that brought us here is the one to report. */
+		if (!store_tail_finish(conn, NULL, &ignored))
+			log_debug("rollback after a pipelined tail: %s", ignored.message);
+	}
+	res = PQexec(conn, "ROLLBACK");
+	PQclear(res);
+failed:
 	job->ok = false;
 	free(job->response);
 	job->response = NULL;
-	res = PQexec(conn, "ROLLBACK");
-	PQclear(res);
 	/* Whatever failed once the deadline had passed failed because of it. */
 	if (job->err.code == VL_DEADLINE_EXCEEDED || (call->deadline_us != 0 && rpc_now_us() >= call->deadline_us))
 		vl_error_set(&job->err, VL_DEADLINE_EXCEEDED, "deadline exceeded");

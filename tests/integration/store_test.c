@@ -622,6 +622,68 @@ test_error_mapping(void)
 	PQfinish(b);
 }
 
+/* --- the pipelined tail of a write (store.h) ----------------------------- */
+
+static void
+test_tail(void)
+{
+	struct vl_error err = { 0 };
+	const char *one[1] = { "1" }, *two[1] = { "2" }, *bad[1] = { NULL };
+	PGconn *conn, *other;
+
+	fresh_database("vl_tail");
+	conn = connect_db("vl_tail");
+	other = connect_db("vl_tail");
+	exec_ok(conn, "CREATE TABLE t (id int PRIMARY KEY)");
+
+	/* Not allowed: store_tail_exec runs at once, like PQexecParams. */
+	CHECK(!store_tail_allowed(conn));
+	exec_ok(conn, "BEGIN");
+	CHECK(store_tail_exec(conn, "INSERT INTO t VALUES ($1)", 1, one, NULL, NULL, "t", &err));
+	CHECK(query_is(conn, "SELECT count(*) FROM t", "1"));
+	exec_ok(conn, "ROLLBACK");
+
+	/* Allowed and started: statements wait for the finish, which commits
+	 * them together; another session sees nothing before. */
+	store_tail_allow(conn);
+	CHECK(store_tail_allowed(conn) && !store_tail_allowed(other));
+	exec_ok(conn, "BEGIN");
+	CHECK(store_tail_start(conn, &err));
+	CHECK(store_tail_active(conn) && !store_tail_allowed(conn));
+	CHECK(store_tail_exec(conn, "INSERT INTO t VALUES ($1)", 1, one, NULL, NULL, "first row", &err));
+	CHECK(store_tail_exec(conn, "INSERT INTO t VALUES ($1)", 1, two, NULL, NULL, "second row", &err));
+	CHECK(query_is(other, "SELECT count(*) FROM t", "0"));
+	CHECK(store_tail_finish(conn, "COMMIT", &err));
+	CHECK(!store_tail_active(conn) && !store_tail_allowed(conn));
+	CHECK(PQtransactionStatus(conn) == PQTRANS_IDLE);
+	CHECK(query_is(other, "SELECT count(*) FROM t", "2"));
+
+	/* A failing statement in the middle: the finish names it, what came
+	 * before is rolled back with it, what came after never ran, and the
+	 * connection works normally afterwards. */
+	store_tail_allow(conn);
+	exec_ok(conn, "BEGIN");
+	CHECK(store_tail_start(conn, &err));
+	CHECK(store_tail_exec(conn, "DELETE FROM t WHERE id = $1", 1, one, NULL, NULL, "delete", &err));
+	CHECK(store_tail_exec(conn, "INSERT INTO t VALUES ($1)", 1, bad, NULL, NULL, "shift history", &err));
+	CHECK(store_tail_exec(conn, "DELETE FROM t WHERE id = $1", 1, two, NULL, NULL, "later", &err));
+	CHECK(!store_tail_finish(conn, "COMMIT", &err));
+	CHECK_CODE(err, VL_INVALID_ARGUMENT);  /* not_null_violation */
+	CHECK(strstr(err.message, "shift history") != NULL);
+	CHECK(!store_tail_active(conn));
+	exec_ok(conn, "ROLLBACK");
+	CHECK(PQtransactionStatus(conn) == PQTRANS_IDLE);
+	CHECK(query_is(conn, "SELECT string_agg(id::text, ',' ORDER BY id) FROM t", "1,2"));
+	CHECK(query_is(other, "SELECT count(*) FROM t", "2"));
+
+	/* A finish without a tail is a programming error, reported as such. */
+	CHECK(!store_tail_finish(conn, "COMMIT", &err));
+	CHECK_CODE(err, VL_INTERNAL);
+	store_tail_reset();
+	PQfinish(conn);
+	PQfinish(other);
+}
+
 /* --- migrations ------------------------------------------------------------ */
 
 static void
@@ -993,7 +1055,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: store_test CONNINFO [pool|errors|migrate|race|embedded]...\n");
+		fprintf(stderr, "usage: store_test CONNINFO [pool|errors|tail|migrate|race|embedded]...\n");
 		return 2;
 	}
 	url = argv[1];
@@ -1011,6 +1073,8 @@ main(int argc, char **argv)
 	}
 	if (want(argc, argv, "errors"))
 		test_error_mapping();
+	if (want(argc, argv, "tail"))
+		test_tail();
 	if (want(argc, argv, "migrate"))
 		test_migrations();
 	if (want(argc, argv, "race"))
