@@ -88,6 +88,8 @@ create_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, s
 	PGresult *res;
 	bool ok = false, within;
 
+	/* After the append: entry index, response, COMMIT - pipelined (store.h). */
+	store_tail_allow(conn);
 	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
 		return false;
 	if (*response != NULL)
