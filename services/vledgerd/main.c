@@ -382,6 +382,7 @@ run(struct daemon *d)
 	store_config.conninfo = conninfo;
 	store_config.pool_size = (int)config->db_pool_size;
 	store_config.max_queued = (int)config->max_queued_jobs;
+	store_config.unprepared = config->no_prepared_statements;
 	if (!store_open(app->base, &store_config, &app->store, &err))
 		goto fail;
 
