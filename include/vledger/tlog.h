@@ -26,6 +26,7 @@
 #include "vledger/tile_path.h"
 
 struct note_signer;
+struct subtree_cache;
 
 /* Entries are at most this long: tile bundles prefix each with a uint16. */
 #define TLOG_ENTRY_MAX 65535
@@ -34,6 +35,9 @@ struct tlog {
 	char *log_id;
 	char *origin;
 	struct note_signer *signer;  /* owned */
+	/* Complete subtree hashes proofs have read (subtree_cache.h); owned;
+	 * NULL: none. Set by tlog_cache_subtrees(). */
+	struct subtree_cache *subtrees;
 };
 
 /* Proof that an entry is in the log (all owned by the receipt). */
@@ -56,6 +60,14 @@ struct tlog_receipt {
 VL_MUST_CHECK bool tlog_open(PGconn *conn, const char *log_id, const char *origin, struct note_signer *signer,
     struct tlog **out, struct vl_error *err);
 void tlog_free(struct tlog *log);
+
+/* Gives the log a cache of complete subtree hashes of at most budget_bytes
+ * (0: none), which inclusion and consistency proofs use and fill: a proof
+ * whose nodes are all cached reads no node from the database. Call at
+ * startup, before store jobs use the log; the log owns the cache. Proofs
+ * add to it only what they read in a transaction that has written nothing,
+ * so a node appended by a transaction that then rolls back never gets in. */
+void tlog_cache_subtrees(struct tlog *log, size_t budget_bytes);
 
 /* The verifier key ("<name>+<hex id>+<base64 key>"); owned by the log. */
 const char *tlog_vkey(const struct tlog *log);

@@ -16,6 +16,7 @@
 #include "vledger/log.h"
 #include "vledger/note.h"
 #include "vledger/store.h"
+#include "vledger/subtree_cache.h"
 
 /* Reads complete-subtree hashes from log_nodes for the merkle functions. */
 struct node_reader {
@@ -119,9 +120,32 @@ node_record(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_L
 	return true;
 }
 
-/* Fetches the wanted nodes into the cache in one query. */
+/* The hot read queries, prepared once per pool connection (store.h). */
+static const struct store_statement latest_statement = {
+	"tlog_latest",
+	"SELECT tree_size, root_hash, note FROM log_checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1", 1
+};
+/* The last column says whether this transaction has written nothing, so
+ * that every row read is committed (see node_cache_load). */
+static const struct store_statement nodes_statement = {
+	"tlog_nodes",
+	"SELECT level::text, node_index::text, hash, pg_current_xact_id_if_assigned() IS NULL FROM log_nodes"
+	" WHERE log_id = $1 AND (level, node_index) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))", 3
+};
+static const struct store_statement entries_statement = {
+	"tlog_entries",
+	"SELECT leaf_index::text, entry, leaf_hash FROM log_entries WHERE log_id = $1"
+	" AND leaf_index >= $2 AND leaf_index < $3 ORDER BY log_entries.leaf_index", 3
+};
+
+/* Fetches the wanted nodes into the cache in one query. With `remember`,
+ * they also go into that subtree cache, but only when this transaction has
+ * written nothing: a row it wrote itself (an append earlier in the same
+ * transaction) could still roll back, and another append would then store
+ * a different hash at that place. */
 static bool
-node_cache_load(struct node_cache *c, const struct node_wanted *w, struct vl_error *err)
+node_cache_load(struct node_cache *c, const struct node_wanted *w, struct subtree_cache *remember,
+    struct vl_error *err)
 {
 	char levels[2 * MERKLE_MAX_LEVELS * 4 + 3], indexes[2 * MERKLE_MAX_LEVELS * 21 + 3];
 	const char *params[3] = {c->reader.log_id, levels, indexes};
@@ -142,14 +166,23 @@ node_cache_load(struct node_cache *c, const struct node_wanted *w, struct vl_err
 	levels[lo] = '\0';
 	indexes[io++] = '}';
 	indexes[io] = '\0';
-	if (!exec_params(c->reader.conn, "SELECT level::text, node_index::text, hash FROM log_nodes WHERE log_id = $1 AND"
-	    " (level, node_index) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))", 3, params, NULL, NULL,
-	    PGRES_TUPLES_OK, &res, "log nodes", err))
+	res = store_exec_prepared(c->reader.conn, &nodes_statement, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(c->reader.conn, res, "log nodes", err);
+		PQclear(res);
 		return false;
+	}
 	for (r = 0; r < PQntuples(res); r++)
-		if (PQgetlength(res, r, 2) == MERKLE_HASH_LEN)
-			node_cache_put(c, (unsigned)atoi(PQgetvalue(res, r, 0)), strtoull(PQgetvalue(res, r, 1), NULL, 10),
-			    (const uint8_t *)PQgetvalue(res, r, 2));
+		if (PQgetlength(res, r, 2) == MERKLE_HASH_LEN) {
+			unsigned level = (unsigned)atoi(PQgetvalue(res, r, 0));
+			uint64_t index = strtoull(PQgetvalue(res, r, 1), NULL, 10);
+			const uint8_t *hash = (const uint8_t *)PQgetvalue(res, r, 2);
+
+			node_cache_put(c, level, index, hash);
+			/* binary bool: 1 when no write of this transaction can be among the rows */
+			if (remember != NULL && PQgetlength(res, r, 3) == 1 && PQgetvalue(res, r, 3)[0] == 1)
+				subtree_cache_put(remember, level, index, hash);
+		}
 	PQclear(res);
 	return true;
 }
@@ -172,7 +205,7 @@ node_cache_load_frontier(struct node_cache *c, uint64_t size, struct vl_error *e
 		w.count++;
 		pos += (uint64_t)1 << k;
 	}
-	return node_cache_load(c, &w, err);
+	return node_cache_load(c, &w, NULL, err);
 }
 
 static bool
@@ -234,10 +267,12 @@ tlog_latest(PGconn *conn, const struct tlog *log, uint64_t *size, uint8_t root[M
 
 	if (note != NULL)
 		*note = NULL;
-	if (!exec_params(conn,
-	    "SELECT tree_size, root_hash, note FROM log_checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1",
-	    1, params, NULL, NULL, PGRES_TUPLES_OK, &res, "log checkpoint", err))
+	res = store_exec_prepared(conn, &latest_statement, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "log checkpoint", err);
+		PQclear(res);
 		return false;
+	}
 	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8 || PQgetlength(res, 0, 1) != MERKLE_HASH_LEN) {
 		vl_error_set(err, VL_DATA_LOSS, "log %s has no checkpoint", log->log_id);
 		goto out;
@@ -329,9 +364,17 @@ tlog_free(struct tlog *log)
 	if (log == NULL)
 		return;
 	note_signer_free(log->signer);
+	subtree_cache_free(log->subtrees);
 	free(log->log_id);
 	free(log->origin);
 	free(log);
+}
+
+void
+tlog_cache_subtrees(struct tlog *log, size_t budget_bytes)
+{
+	subtree_cache_free(log->subtrees);
+	log->subtrees = subtree_cache_new(budget_bytes);
 }
 
 const char *
@@ -555,6 +598,32 @@ fail:
 	return false;
 }
 
+/* The nodes a proof walk wants, into `local`: from the log's subtree cache
+ * when it has them, the others from log_nodes in one query (and then into
+ * the subtree cache). A proof whose nodes are all cached reads none. */
+static bool
+proof_nodes_load(const struct tlog *log, struct node_cache *local, const struct node_wanted *w,
+    struct vl_error *err)
+{
+	struct node_wanted missing;
+	uint8_t hash[MERKLE_HASH_LEN];
+	unsigned i;
+
+	if (w->overflow)
+		return true;  /* cannot happen for proofs; the walk would read as it goes */
+	memset(&missing, 0, sizeof(missing));
+	for (i = 0; i < w->count; i++) {
+		if (subtree_cache_get(log->subtrees, w->levels[i], w->indexes[i], hash)) {
+			node_cache_put(local, w->levels[i], w->indexes[i], hash);
+		} else {
+			missing.levels[missing.count] = w->levels[i];
+			missing.indexes[missing.count] = w->indexes[i];
+			missing.count++;
+		}
+	}
+	return node_cache_load(local, &missing, log->subtrees, err);
+}
+
 bool
 tlog_inclusion_proof(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t size,
     uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
@@ -585,7 +654,7 @@ tlog_inclusion_proof(PGconn *conn, const struct tlog *log, uint64_t index, uint6
 		if (!merkle_inclusion_proof(index, size, node_record, &wanted, &dry, &dry_count, err))
 			return false;
 		free(dry);
-		if (!node_cache_load(&cache, &wanted, err))
+		if (!proof_nodes_load(log, &cache, &wanted, err))
 			return false;
 		return merkle_inclusion_proof(index, size, node_cache_read, &cache, proof, count, err);
 	}
@@ -621,7 +690,7 @@ tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint
 		if (!merkle_consistency_proof(from, to, node_record, &wanted, &dry, &dry_count, err))
 			return false;
 		free(dry);
-		if (!node_cache_load(&cache, &wanted, err))
+		if (!proof_nodes_load(log, &cache, &wanted, err))
 			return false;
 		return merkle_consistency_proof(from, to, node_cache_read, &cache, proof, count, err);
 	}
@@ -700,8 +769,7 @@ tlog_entries(PGconn *conn, const struct tlog *log, uint64_t start, uint64_t end,
 
 	snprintf(start_text, sizeof(start_text), "%" PRIu64, start);
 	snprintf(end_text, sizeof(end_text), "%" PRIu64, end);
-	res = PQexecParams(conn, "SELECT leaf_index::text, entry, leaf_hash FROM log_entries WHERE log_id = $1"
-	    " AND leaf_index >= $2 AND leaf_index < $3 ORDER BY log_entries.leaf_index", 3, NULL, params, NULL, NULL, 1);
+	res = store_exec_prepared(conn, &entries_statement, params, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "log entries", err);
 		PQclear(res);

@@ -379,6 +379,8 @@ run(struct daemon *d)
 		status = 0;
 		goto cleanup;
 	}
+	/* Before the store's workers can run a proof. */
+	tlog_cache_subtrees(app->tlog, (size_t)config->node_cache_mb << 20);
 	store_config.conninfo = conninfo;
 	store_config.pool_size = (int)config->db_pool_size;
 	store_config.max_queued = (int)config->max_queued_jobs;
