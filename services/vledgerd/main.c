@@ -29,6 +29,7 @@
 #include "vledger/commendations.h"
 #include "vledger/config.h"
 #include "vledger/connect.h"
+#include "vledger/digest_set.h"
 #include "vledger/dispatch.h"
 #include "vledger/embedded_pg.h"
 #include "vledger/feedback.h"
@@ -381,6 +382,7 @@ run(struct daemon *d)
 	}
 	/* Before the store's workers can run a proof. */
 	tlog_cache_subtrees(app->tlog, (size_t)config->node_cache_mb << 20);
+	app->certificate_checks = digest_set_new(CERTIFICATE_CHECKS_CACHED);
 	store_config.conninfo = conninfo;
 	store_config.pool_size = (int)config->db_pool_size;
 	store_config.max_queued = (int)config->max_queued_jobs;
@@ -442,6 +444,7 @@ cleanup:
 	tlog_free(app->tlog);
 	pii_keys_free(app->pii);
 	vc_signer_free(app->credentials);
+	digest_set_free(app->certificate_checks);
 	if (d->drain_timer != NULL)
 		event_free(d->drain_timer);
 	if (d->sweep_timer != NULL)
