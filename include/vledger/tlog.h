@@ -101,6 +101,13 @@ VL_MUST_CHECK bool tlog_inclusion_proof(PGconn *conn, const struct tlog *log, ui
 VL_MUST_CHECK bool tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t to,
     uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err);
 
+/* The same against the latest checkpoint, read once: *size (*to) gets its
+ * tree size, also on failure once it was read. */
+VL_MUST_CHECK bool tlog_inclusion_proof_latest(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t *size,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err);
+VL_MUST_CHECK bool tlog_consistency_proof_latest(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t *to,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err);
+
 /* A C2SP tile or entry bundle, as served. VL_NOT_FOUND when the latest
  * checkpoint does not cover it (yet). *data is malloc'd; caller frees. */
 VL_MUST_CHECK bool tlog_tile(PGconn *conn, const struct tlog *log, const struct tile_ref *ref, uint8_t **data,

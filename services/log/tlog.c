@@ -624,47 +624,41 @@ proof_nodes_load(const struct tlog *log, struct node_cache *local, const struct 
 	return node_cache_load(local, &missing, log->subtrees, err);
 }
 
-bool
-tlog_inclusion_proof(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t size,
+/* The checks and the walk of tlog_inclusion_proof(), given the latest
+ * checkpoint's size. */
+static bool
+inclusion_proof_within(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t size, uint64_t latest,
     uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
 {
-	struct node_reader reader = {conn, log->log_id};
-	uint8_t root[MERKLE_HASH_LEN];
-	uint64_t latest;
+	struct node_wanted wanted;
+	struct node_cache cache;
+	uint8_t (*dry)[MERKLE_HASH_LEN] = NULL;
+	size_t dry_count = 0;
 
 	*proof = NULL;
 	*count = 0;
-	if (!tlog_latest(conn, log, &latest, root, NULL, err))
-		return false;
 	if (size > latest)
 		return vl_error_set(err, VL_OUT_OF_RANGE, "treeSize: %" PRIu64 " is beyond the latest checkpoint (%" PRIu64
 		    ")", size, latest);
 	if (index >= size)
 		return vl_error_set(err, VL_OUT_OF_RANGE, "leafIndex: %" PRIu64 " is not in a tree of %" PRIu64 " leaves",
 		    index, size);
-	{
-		struct node_wanted wanted;
-		struct node_cache cache;
-		uint8_t (*dry)[MERKLE_HASH_LEN] = NULL;
-		size_t dry_count = 0;
-
-		memset(&wanted, 0, sizeof(wanted));
-		memset(&cache, 0, sizeof(cache));
-		cache.reader = reader;
-		if (!merkle_inclusion_proof(index, size, node_record, &wanted, &dry, &dry_count, err))
-			return false;
-		free(dry);
-		if (!proof_nodes_load(log, &cache, &wanted, err))
-			return false;
-		return merkle_inclusion_proof(index, size, node_cache_read, &cache, proof, count, err);
-	}
+	memset(&wanted, 0, sizeof(wanted));
+	memset(&cache, 0, sizeof(cache));
+	cache.reader.conn = conn;
+	cache.reader.log_id = log->log_id;
+	if (!merkle_inclusion_proof(index, size, node_record, &wanted, &dry, &dry_count, err))
+		return false;
+	free(dry);
+	if (!proof_nodes_load(log, &cache, &wanted, err))
+		return false;
+	return merkle_inclusion_proof(index, size, node_cache_read, &cache, proof, count, err);
 }
 
 bool
-tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t to,
+tlog_inclusion_proof(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t size,
     uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
 {
-	struct node_reader reader = {conn, log->log_id};
 	uint8_t root[MERKLE_HASH_LEN];
 	uint64_t latest;
 
@@ -672,28 +666,78 @@ tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint
 	*count = 0;
 	if (!tlog_latest(conn, log, &latest, root, NULL, err))
 		return false;
+	return inclusion_proof_within(conn, log, index, size, latest, proof, count, err);
+}
+
+bool
+tlog_inclusion_proof_latest(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t *size,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
+{
+	uint8_t root[MERKLE_HASH_LEN];
+
+	*proof = NULL;
+	*count = 0;
+	if (!tlog_latest(conn, log, size, root, NULL, err))
+		return false;
+	return inclusion_proof_within(conn, log, index, *size, *size, proof, count, err);
+}
+
+/* The checks and the walk of tlog_consistency_proof(), given the latest
+ * checkpoint's size. */
+static bool
+consistency_proof_within(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t to, uint64_t latest,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
+{
+	struct node_wanted wanted;
+	struct node_cache cache;
+	uint8_t (*dry)[MERKLE_HASH_LEN] = NULL;
+	size_t dry_count = 0;
+
+	*proof = NULL;
+	*count = 0;
 	if (to > latest)
 		return vl_error_set(err, VL_OUT_OF_RANGE, "toSize: %" PRIu64 " is beyond the latest checkpoint (%" PRIu64 ")",
 		    to, latest);
 	if (from > to)
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "fromSize: %" PRIu64 " is larger than toSize %" PRIu64, from,
 		    to);
-	{
-		struct node_wanted wanted;
-		struct node_cache cache;
-		uint8_t (*dry)[MERKLE_HASH_LEN] = NULL;
-		size_t dry_count = 0;
+	memset(&wanted, 0, sizeof(wanted));
+	memset(&cache, 0, sizeof(cache));
+	cache.reader.conn = conn;
+	cache.reader.log_id = log->log_id;
+	if (!merkle_consistency_proof(from, to, node_record, &wanted, &dry, &dry_count, err))
+		return false;
+	free(dry);
+	if (!proof_nodes_load(log, &cache, &wanted, err))
+		return false;
+	return merkle_consistency_proof(from, to, node_cache_read, &cache, proof, count, err);
+}
 
-		memset(&wanted, 0, sizeof(wanted));
-		memset(&cache, 0, sizeof(cache));
-		cache.reader = reader;
-		if (!merkle_consistency_proof(from, to, node_record, &wanted, &dry, &dry_count, err))
-			return false;
-		free(dry);
-		if (!proof_nodes_load(log, &cache, &wanted, err))
-			return false;
-		return merkle_consistency_proof(from, to, node_cache_read, &cache, proof, count, err);
-	}
+bool
+tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t to,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
+{
+	uint8_t root[MERKLE_HASH_LEN];
+	uint64_t latest;
+
+	*proof = NULL;
+	*count = 0;
+	if (!tlog_latest(conn, log, &latest, root, NULL, err))
+		return false;
+	return consistency_proof_within(conn, log, from, to, latest, proof, count, err);
+}
+
+bool
+tlog_consistency_proof_latest(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t *to,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
+{
+	uint8_t root[MERKLE_HASH_LEN];
+
+	*proof = NULL;
+	*count = 0;
+	if (!tlog_latest(conn, log, to, root, NULL, err))
+		return false;
+	return consistency_proof_within(conn, log, from, *to, *to, proof, count, err);
 }
 
 bool
