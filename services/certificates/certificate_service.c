@@ -758,7 +758,7 @@ verify_certificate(struct rpc_call *call)
 		vl_error_set(&err, VL_INVALID_ARGUMENT, "credential: required (or number)");
 		goto fail;
 	}
-	rpc_run_job(call, verify_job, NULL);
+	rpc_run_read_job(call, verify_job, NULL);
 	return;
 fail:
 	rpc_fail(call, &err);

@@ -110,7 +110,7 @@ checkpoint_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respons
 static void
 get_checkpoint(struct rpc_call *call)
 {
-	rpc_run_job(call, checkpoint_job, NULL);
+	rpc_run_read_job(call, checkpoint_job, NULL);
 }
 
 /* Packs a proof response: `hashes` field of either proof message. */
@@ -155,7 +155,7 @@ inclusion_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response
 static void
 get_inclusion_proof(struct rpc_call *call)
 {
-	rpc_run_job(call, inclusion_job, NULL);
+	rpc_run_read_job(call, inclusion_job, NULL);
 }
 
 static bool
@@ -186,7 +186,7 @@ consistency_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respon
 static void
 get_consistency_proof(struct rpc_call *call)
 {
-	rpc_run_job(call, consistency_job, NULL);
+	rpc_run_read_job(call, consistency_job, NULL);
 }
 
 struct entries_out {
@@ -264,7 +264,7 @@ get_entries(struct rpc_call *call)
 		rpc_fail(call, &err);
 		return;
 	}
-	rpc_run_job(call, entries_job, NULL);
+	rpc_run_read_job(call, entries_job, NULL);
 }
 
 const struct rpc_method log_methods[] = {
