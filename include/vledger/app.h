@@ -17,6 +17,7 @@ struct router;
 struct tlog;
 struct pii_keys;
 struct vc_signer;
+struct digest_set;
 
 struct app {
 	struct event_base *base;
@@ -27,6 +28,9 @@ struct app {
 	struct tlog *tlog;       /* the transparent log; read-only, usable from store jobs */
 	struct pii_keys *pii;    /* personal data keys; read-only, usable from store jobs */
 	struct vc_signer *credentials;  /* signs certificates and attestations; read-only, usable from store jobs */
+	/* Certificate rows already found to match their certificate_issued
+	 * entry (certificates.h); owned; thread-safe, usable from store jobs. */
+	struct digest_set *certificate_checks;
 	struct migration_set migrations;
 	bool shutting_down;
 };

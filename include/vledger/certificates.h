@@ -46,6 +46,20 @@ struct certificate_verdict {
 	uint64_t leaf_index;      /* the certificate_issued entry (VALID / REVOKED) */
 };
 
+/*
+ * Verifying reads the certificate's row every time (its revocation may
+ * have changed, here or in another vledgerd), but whether the row's
+ * (number, credential SHA-256, leaf index) matches the certificate_issued
+ * entry at that leaf never changes: log entries are immutable. So a match
+ * is remembered in app->certificate_checks (at most this many, about 40
+ * bytes each) under the SHA-256 of those three values, and not checked
+ * against the log again. A row changed in the database has other values,
+ * so it is checked afresh. A match is remembered only when the transaction
+ * had written nothing when it read the row: an entry of its own could
+ * still roll back.
+ */
+#define CERTIFICATE_CHECKS_CACHED 65536
+
 /* In a store job (any transaction): the verdict on the certificate with
  * this number: VALID, REVOKED or NOT_FOUND (also for a malformed number).
  * False only on database trouble, with err set. */

@@ -24,6 +24,8 @@ struct config {
 	int64_t db_pool_size;
 	int64_t max_queued_jobs; /* bound of the store's job queue; beyond it calls are refused */
 	int64_t shutdown_timeout_ms;
+	bool no_prepared_statements; /* never PQprepare: for PgBouncer transaction pooling before 1.21 */
+	int64_t node_cache_mb;   /* memory for the log's subtree hash cache; 0: none */
 	char *embedded_pg_user;
 	char *pg_bindir;         /* NULL: search */
 	char *log_key;           /* NULL: STATE_DIR/log.key, created on first start */

@@ -93,6 +93,14 @@ typedef bool (*rpc_job_fn)(PGconn *conn, struct rpc_call *call, void *ctx, uint8
 
 void rpc_run_job(struct rpc_call *call, rpc_job_fn fn, void *ctx);
 
+/* For an fn that only reads and needs no one snapshot across its
+ * statements (each may see what committed after the one before): a call
+ * without a deadline runs it without BEGIN/COMMIT, each statement
+ * committing on its own, which saves two of a short read's three round
+ * trips; the server's own statement_timeout, if any, applies. A call with
+ * a deadline runs exactly as with rpc_run_job(). */
+void rpc_run_read_job(struct rpc_call *call, rpc_job_fn fn, void *ctx);
+
 /* Answers with an already packed response message (of the method's output
  * type) and frees the call. */
 void rpc_reply_packed(struct rpc_call *call, const uint8_t *packed, size_t len);

@@ -32,6 +32,11 @@ struct store_config {
 	/* Jobs waiting for a worker beyond which store_try_submit() refuses
 	 * and store_saturated() is true; 0: no limit. */
 	int max_queued;
+	/* true: store_exec_prepared() never prepares (each call parses and
+	 * plans its SQL anew), for PgBouncer in transaction pooling mode before
+	 * 1.21, where a statement prepared on one server connection is not
+	 * there for the next transaction. */
+	bool unprepared;
 };
 
 /*
@@ -143,5 +148,33 @@ VL_MUST_CHECK bool store_tail_exec(PGconn *conn, const char *sql, int n, const c
  * false with the first statement's error that failed. Leaves pipeline mode
  * either way and forgets store_tail_allow. */
 VL_MUST_CHECK bool store_tail_finish(PGconn *conn, const char *last_sql, struct vl_error *err);
+
+/*
+ * Prepared statements for the hot read queries: parsing and planning a
+ * short query costs the server more than running it.
+ *
+ * A statement is a static constant that names its SQL. On a pool worker's
+ * own connection, store_exec_prepared() prepares it (PQprepare) the first
+ * time that connection runs it, then only executes it (PQexecPrepared).
+ * The pool forgets what a connection prepared whenever it resets the
+ * connection (the server forgets it too). On any other connection (startup,
+ * command-line tools) or with store_config.unprepared, it runs the SQL with
+ * PQexecParams: the answer is the same either way.
+ *
+ * Prepared statements are not transactional: one prepared inside a
+ * transaction that rolls back stays prepared, so the bookkeeping holds.
+ */
+struct store_statement {
+	const char *name;  /* unique among all statements: the server's name for it */
+	const char *sql;
+	int nparams;       /* $1..$nparams, types inferred by the server */
+};
+
+/* Like PQexecParams(conn, stmt->sql, stmt->nparams, NULL, values, lengths,
+ * formats, result_format): returns the result, which the caller PQclear()s
+ * (it may be NULL or a failed one: map it with store_error_from_result).
+ * When preparing fails, that failed result is returned. */
+PGresult *store_exec_prepared(PGconn *conn, const struct store_statement *stmt, const char *const *values,
+    const int *lengths, const int *formats, int result_format);
 
 #endif

@@ -26,6 +26,7 @@
 #include "vledger/tile_path.h"
 
 struct note_signer;
+struct subtree_cache;
 
 /* Entries are at most this long: tile bundles prefix each with a uint16. */
 #define TLOG_ENTRY_MAX 65535
@@ -34,6 +35,13 @@ struct tlog {
 	char *log_id;
 	char *origin;
 	struct note_signer *signer;  /* owned */
+	/* Complete subtree hashes proofs have read (subtree_cache.h); owned;
+	 * NULL: none. Set by tlog_cache_subtrees(). */
+	struct subtree_cache *subtrees;
+	/* Leaves known to be on disk (tlog_latest saw them flushed): only
+	 * nodes among them enter `subtrees`. Atomic: read and raised by
+	 * every worker. */
+	_Atomic uint64_t durable_size;
 };
 
 /* Proof that an entry is in the log (all owned by the receipt). */
@@ -56,6 +64,14 @@ struct tlog_receipt {
 VL_MUST_CHECK bool tlog_open(PGconn *conn, const char *log_id, const char *origin, struct note_signer *signer,
     struct tlog **out, struct vl_error *err);
 void tlog_free(struct tlog *log);
+
+/* Gives the log a cache of complete subtree hashes of at most budget_bytes
+ * (0: none), which inclusion and consistency proofs use and fill: a proof
+ * whose nodes are all cached reads no node from the database. Call at
+ * startup, before store jobs use the log; the log owns the cache. Proofs
+ * add to it only what they read in a transaction that has written nothing,
+ * so a node appended by a transaction that then rolls back never gets in. */
+void tlog_cache_subtrees(struct tlog *log, size_t budget_bytes);
 
 /* The verifier key ("<name>+<hex id>+<base64 key>"); owned by the log. */
 const char *tlog_vkey(const struct tlog *log);
@@ -94,6 +110,13 @@ VL_MUST_CHECK bool tlog_latest(PGconn *conn, const struct tlog *log, uint64_t *s
 VL_MUST_CHECK bool tlog_inclusion_proof(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t size,
     uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err);
 VL_MUST_CHECK bool tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t to,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err);
+
+/* The same against the latest checkpoint, read once: *size (*to) gets its
+ * tree size, also on failure once it was read. */
+VL_MUST_CHECK bool tlog_inclusion_proof_latest(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t *size,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err);
+VL_MUST_CHECK bool tlog_consistency_proof_latest(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t *to,
     uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err);
 
 /* A C2SP tile or entry bundle, as served. VL_NOT_FOUND when the latest

@@ -19,9 +19,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "vledger/admin.h"
 #include "vledger/app.h"
 #include "vledger/codec.h"
+#include "vledger/digest_set.h"
 #include "vledger/idempotency.h"
 #include "vledger/log.h"
 #include "vledger/log_service.h"
@@ -35,13 +38,24 @@
 /* A few minutes of clock difference between a client and us. */
 #define FUTURE_SLACK_SECONDS 300
 
+/* The last column is true when this transaction has written nothing yet
+ * (see CERTIFICATE_CHECKS_CACHED). */
 #define CERT_COLUMNS \
 	"number, volunteer_id, organization_id, title, document, personal_key, personal_data, sha256," \
 	" leaf_index::text, ((extract(epoch FROM issue_time) * 1000000)::bigint)::text," \
-	" ((extract(epoch FROM revoke_time) * 1000000)::bigint)::text, revoke_reason"
+	" ((extract(epoch FROM revoke_time) * 1000000)::bigint)::text, revoke_reason," \
+	" pg_current_xact_id_if_assigned() IS NULL"
 enum {
 	COL_NUMBER, COL_VOLUNTEER, COL_ORG, COL_TITLE, COL_DOCUMENT, COL_KEY, COL_SEALED, COL_SHA256, COL_LEAF,
-	COL_ISSUE_US, COL_REVOKE_US, COL_REVOKE_REASON
+	COL_ISSUE_US, COL_REVOKE_US, COL_REVOKE_REASON, COL_UNWRITTEN
+};
+
+/* Every verification reads one row: prepared once per connection. */
+static const struct store_statement cert_select = {
+	"certificate_select", "SELECT " CERT_COLUMNS " FROM certificates WHERE number = $1", 1
+};
+static const struct store_statement cert_select_locked = {
+	"certificate_select_locked", "SELECT " CERT_COLUMNS " FROM certificates WHERE number = $1 FOR UPDATE", 1
 };
 
 /* One certificate row, selected with CERT_COLUMNS (text format). */
@@ -51,8 +65,7 @@ cert_load(PGconn *conn, const char *number, bool lock, PGresult **out, struct vl
 	const char *params[1] = {number};
 	PGresult *res;
 
-	res = PQexecParams(conn, lock ? "SELECT " CERT_COLUMNS " FROM certificates WHERE number = $1 FOR UPDATE" :
-	    "SELECT " CERT_COLUMNS " FROM certificates WHERE number = $1", 1, NULL, params, NULL, NULL, 0);
+	res = store_exec_prepared(conn, lock ? &cert_select_locked : &cert_select, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "number", err);
 		PQclear(res);
@@ -191,18 +204,49 @@ issued_entry_matches(PGconn *conn, const struct app *app, const char *leaf, cons
 	return true;
 }
 
+/* The name under which a row's match with the log is remembered: SHA-256
+ * of everything issued_entry_matches() compares, each NUL-terminated so
+ * that no two rows run together into one text. */
+static void
+row_check_digest(const PGresult *res, uint8_t out[DIGEST_SET_LEN])
+{
+	static const char kind[] = "certificate_issued";
+	const int cols[3] = {COL_NUMBER, COL_SHA256, COL_LEAF};
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int i;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, kind, sizeof(kind)) != 1)
+		fatalx("certificate: SHA-256 unavailable");
+	for (i = 0; i < 3; i++)
+		if (EVP_DigestUpdate(md, PQgetvalue(res, 0, cols[i]), (size_t)PQgetlength(res, 0, cols[i]) + 1) != 1)
+			fatalx("certificate: SHA-256 failed");
+	if (EVP_DigestFinal_ex(md, out, NULL) != 1)
+		fatalx("certificate: SHA-256 failed");
+	EVP_MD_CTX_free(md);
+}
+
 /* Status of a found row: VALID or REVOKED, after checking its hash
- * against the log. */
+ * against the log (or finding it checked before; see
+ * CERTIFICATE_CHECKS_CACHED). */
 static bool
 verdict_from_row(PGconn *conn, const struct app *app, const PGresult *res, struct certificate_verdict *out,
     struct vl_error *err)
 {
+	uint8_t digest[DIGEST_SET_LEN];
 	const char *why = NULL;
 	bool matches;
 
-	if (!issued_entry_matches(conn, app, PQgetvalue(res, 0, COL_LEAF), PQgetvalue(res, 0, COL_NUMBER),
-	    PQgetvalue(res, 0, COL_SHA256), &matches, &why, err))
-		return false;
+	row_check_digest(res, digest);
+	if (digest_set_contains(app->certificate_checks, digest)) {
+		matches = true;
+	} else {
+		if (!issued_entry_matches(conn, app, PQgetvalue(res, 0, COL_LEAF), PQgetvalue(res, 0, COL_NUMBER),
+		    PQgetvalue(res, 0, COL_SHA256), &matches, &why, err))
+			return false;
+		if (matches && strcmp(PQgetvalue(res, 0, COL_UNWRITTEN), "t") == 0)
+			digest_set_add(app->certificate_checks, digest);
+	}
 	if (!matches)
 		return verdict_set(out, VLEDGER__V1__VERIFICATION_RESULT__VERIFICATION_RESULT_INVALID,
 		    "credential: not in the log: %s", why);
@@ -714,7 +758,7 @@ verify_certificate(struct rpc_call *call)
 		vl_error_set(&err, VL_INVALID_ARGUMENT, "credential: required (or number)");
 		goto fail;
 	}
-	rpc_run_job(call, verify_job, NULL);
+	rpc_run_read_job(call, verify_job, NULL);
 	return;
 fail:
 	rpc_fail(call, &err);

@@ -44,6 +44,12 @@ static const struct setting settings[] = {
 	    "database connections (one worker thread each)"},
 	{"max-queued-jobs", SETTING_INT, OFF(max_queued_jobs), "1024", 1, 1000000, "VLEDGER_MAX_QUEUED_JOBS",
 	    "requests waiting for a database connection beyond which new ones get resource_exhausted"},
+	{"no-prepared-statements", SETTING_FLAG, OFF(no_prepared_statements), NULL, 0, 0,
+	    "VLEDGER_NO_PREPARED_STATEMENTS", "parse every query anew instead of preparing the frequent ones once per"
+	    " connection; for PgBouncer in transaction pooling mode before 1.21"},
+	{"node-cache-mb", SETTING_INT, OFF(node_cache_mb), "32", 0, 4096, "VLEDGER_NODE_CACHE_MB",
+	    "memory (MiB) for the log's cache of subtree hashes that proofs read; upper levels are kept first;"
+	    " 0: none"},
 	{"shutdown-timeout-ms", SETTING_INT, OFF(shutdown_timeout_ms), "10000", 0, 600000,
 	    "VLEDGER_SHUTDOWN_TIMEOUT_MS", "how long SIGTERM waits for requests in flight"},
 	{"embedded-pg-user", SETTING_STRING, OFF(embedded_pg_user), "postgres", 0, 0, "VLEDGER_EMBEDDED_PG_USER",

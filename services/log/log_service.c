@@ -103,7 +103,7 @@ checkpoint_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respons
 static void
 get_checkpoint(struct rpc_call *call)
 {
-	rpc_run_job(call, checkpoint_job, NULL);
+	rpc_run_read_job(call, checkpoint_job, NULL);
 }
 
 /* Packs a proof response: `hashes` field of either proof message. */
@@ -119,17 +119,6 @@ proof_fill(uint8_t (*proof)[MERKLE_HASH_LEN], size_t count, ProtobufCBinaryData 
 	}
 }
 
-/* 0 means "the latest checkpoint's size". */
-static bool
-resolve_size(PGconn *conn, const struct tlog *log, uint64_t *size, struct vl_error *err)
-{
-	uint8_t root[MERKLE_HASH_LEN];
-
-	if (*size != 0)
-		return true;
-	return tlog_latest(conn, log, size, root, NULL, err);
-}
-
 static bool
 inclusion_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, size_t *response_len,
     struct vl_error *err)
@@ -141,7 +130,8 @@ inclusion_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response
 	uint64_t size = req->tree_size;
 	size_t count;
 
-	if (!resolve_size(conn, call->app->tlog, &size, err) ||
+	/* 0: the latest checkpoint, read once for both the size and the check. */
+	if (size == 0 ? !tlog_inclusion_proof_latest(conn, call->app->tlog, req->leaf_index, &size, &proof, &count, err) :
 	    !tlog_inclusion_proof(conn, call->app->tlog, req->leaf_index, size, &proof, &count, err))
 		return false;
 	proof_fill(proof, count, &hashes);
@@ -158,7 +148,7 @@ inclusion_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response
 static void
 get_inclusion_proof(struct rpc_call *call)
 {
-	rpc_run_job(call, inclusion_job, NULL);
+	rpc_run_read_job(call, inclusion_job, NULL);
 }
 
 static bool
@@ -172,7 +162,7 @@ consistency_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respon
 	uint64_t to = req->to_size;
 	size_t count;
 
-	if (!resolve_size(conn, call->app->tlog, &to, err) ||
+	if (to == 0 ? !tlog_consistency_proof_latest(conn, call->app->tlog, req->from_size, &to, &proof, &count, err) :
 	    !tlog_consistency_proof(conn, call->app->tlog, req->from_size, to, &proof, &count, err))
 		return false;
 	proof_fill(proof, count, &hashes);
@@ -189,7 +179,7 @@ consistency_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respon
 static void
 get_consistency_proof(struct rpc_call *call)
 {
-	rpc_run_job(call, consistency_job, NULL);
+	rpc_run_read_job(call, consistency_job, NULL);
 }
 
 struct entries_out {
@@ -267,7 +257,7 @@ get_entries(struct rpc_call *call)
 		rpc_fail(call, &err);
 		return;
 	}
-	rpc_run_job(call, entries_job, NULL);
+	rpc_run_read_job(call, entries_job, NULL);
 }
 
 const struct rpc_method log_methods[] = {

@@ -5,6 +5,7 @@
 #include "vledger/tlog.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "vledger/log.h"
 #include "vledger/note.h"
 #include "vledger/store.h"
+#include "vledger/subtree_cache.h"
 
 /* Reads complete-subtree hashes from log_nodes for the merkle functions. */
 struct node_reader {
@@ -119,9 +121,36 @@ node_record(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_L
 	return true;
 }
 
-/* Fetches the wanted nodes into the cache in one query. */
+/* The hot read queries, prepared once per pool connection (store.h). */
+static const struct store_statement latest_statement = {
+	"tlog_latest",
+	"SELECT tree_size, root_hash, note, pg_current_wal_insert_lsn() <= pg_current_wal_flush_lsn()"
+	" FROM log_checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1", 1
+};
+/* The last column says whether this transaction has written nothing, so
+ * that every row read is committed (see node_cache_load). */
+static const struct store_statement nodes_statement = {
+	"tlog_nodes",
+	"SELECT level::text, node_index::text, hash, pg_current_xact_id_if_assigned() IS NULL FROM log_nodes"
+	" WHERE log_id = $1 AND (level, node_index) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))", 3
+};
+static const struct store_statement entries_statement = {
+	"tlog_entries",
+	"SELECT leaf_index::text, entry, leaf_hash FROM log_entries WHERE log_id = $1"
+	" AND leaf_index >= $2 AND leaf_index < $3 ORDER BY log_entries.leaf_index", 3
+};
+
+/* Fetches the wanted nodes into the cache in one query. With `remember`,
+ * they also go into that subtree cache, but only when this transaction has
+ * written nothing (a row it wrote itself, an append earlier in the same
+ * transaction, could still roll back, and another append would then store
+ * a different hash at that place) and only nodes inside the first `durable`
+ * leaves, which are known to be on disk: appends commit before their WAL
+ * flush (rpc_job.c), and a node a PostgreSQL crash took back would be
+ * replaced by another hash. */
 static bool
-node_cache_load(struct node_cache *c, const struct node_wanted *w, struct vl_error *err)
+node_cache_load(struct node_cache *c, const struct node_wanted *w, struct subtree_cache *remember, uint64_t durable,
+    struct vl_error *err)
 {
 	char levels[2 * MERKLE_MAX_LEVELS * 4 + 3], indexes[2 * MERKLE_MAX_LEVELS * 21 + 3];
 	const char *params[3] = {c->reader.log_id, levels, indexes};
@@ -142,14 +171,24 @@ node_cache_load(struct node_cache *c, const struct node_wanted *w, struct vl_err
 	levels[lo] = '\0';
 	indexes[io++] = '}';
 	indexes[io] = '\0';
-	if (!exec_params(c->reader.conn, "SELECT level::text, node_index::text, hash FROM log_nodes WHERE log_id = $1 AND"
-	    " (level, node_index) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))", 3, params, NULL, NULL,
-	    PGRES_TUPLES_OK, &res, "log nodes", err))
+	res = store_exec_prepared(c->reader.conn, &nodes_statement, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(c->reader.conn, res, "log nodes", err);
+		PQclear(res);
 		return false;
+	}
 	for (r = 0; r < PQntuples(res); r++)
-		if (PQgetlength(res, r, 2) == MERKLE_HASH_LEN)
-			node_cache_put(c, (unsigned)atoi(PQgetvalue(res, r, 0)), strtoull(PQgetvalue(res, r, 1), NULL, 10),
-			    (const uint8_t *)PQgetvalue(res, r, 2));
+		if (PQgetlength(res, r, 2) == MERKLE_HASH_LEN) {
+			unsigned level = (unsigned)atoi(PQgetvalue(res, r, 0));
+			uint64_t index = strtoull(PQgetvalue(res, r, 1), NULL, 10);
+			const uint8_t *hash = (const uint8_t *)PQgetvalue(res, r, 2);
+
+			node_cache_put(c, level, index, hash);
+			/* binary bool: 1 when no write of this transaction can be among the rows */
+			if (remember != NULL && PQgetlength(res, r, 3) == 1 && PQgetvalue(res, r, 3)[0] == 1 &&
+			    level < 64 && index < durable >> level)
+				subtree_cache_put(remember, level, index, hash);
+		}
 	PQclear(res);
 	return true;
 }
@@ -203,13 +242,26 @@ publish_checkpoint(PGconn *conn, const struct tlog *log, uint64_t size, const ui
 	return ok;
 }
 
+/* The first `size` leaves are on disk: what the subtree cache may keep
+ * grows to them (node_cache_load). */
+static void
+durable_raise(const struct tlog *log, uint64_t size)
+{
+	/* The one field of a log that changes after tlog_open: atomic. */
+	_Atomic uint64_t *durable = (_Atomic uint64_t *)&log->durable_size;
+	uint64_t seen = atomic_load(durable);
+
+	while (seen < size && !atomic_compare_exchange_weak(durable, &seen, size))
+		;
+}
+
 bool
 tlog_latest(PGconn *conn, const struct tlog *log, uint64_t *size, uint8_t root[MERKLE_HASH_LEN], char **note,
     struct vl_error *err)
 {
 	const char *params[1] = {log->log_id};
 	PGresult *res;
-	bool ok = false;
+	bool ok = false, durable;
 
 	if (note != NULL)
 		*note = NULL;
@@ -219,23 +271,30 @@ tlog_latest(PGconn *conn, const struct tlog *log, uint64_t *size, uint8_t root[M
 	 * durable. The WAL insert position is read after the statement's
 	 * snapshot was taken, so if the flush position has reached it, the
 	 * checkpoint read is durable. */
-	if (!exec_params(conn,
-	    "SELECT tree_size, root_hash, note, pg_current_wal_insert_lsn() <= pg_current_wal_flush_lsn()"
-	    " FROM log_checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1",
-	    1, params, NULL, NULL, PGRES_TUPLES_OK, &res, "log checkpoint", err))
+	res = store_exec_prepared(conn, &latest_statement, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "log checkpoint", err);
+		PQclear(res);
 		return false;
+	}
 	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8 || PQgetlength(res, 0, 1) != MERKLE_HASH_LEN) {
 		vl_error_set(err, VL_DATA_LOSS, "log %s has no checkpoint", log->log_id);
 		goto out;
 	}
-	/* Not yet: make this transaction wait for the flush when it commits
-	 * (or now, outside a transaction), so that no checkpoint reaches a
-	 * reader that a crash of PostgreSQL could still take back. */
-	if (PQgetvalue(res, 0, 3)[0] == 0 && !store_wal_barrier(conn, err))
-		goto out;
 	*size = 0;
 	for (int i = 0; i < 8; i++)
 		*size = *size << 8 | (uint8_t)PQgetvalue(res, 0, 0)[i];
+	/* Not yet: make this transaction wait for the flush when it commits
+	 * (or now, outside a transaction), so that no checkpoint reaches a
+	 * reader that a crash of PostgreSQL could still take back. */
+	durable = PQgetvalue(res, 0, 3)[0] != 0;
+	if (!durable) {
+		durable = PQtransactionStatus(conn) == PQTRANS_IDLE;  /* the barrier commits at once */
+		if (!store_wal_barrier(conn, err))
+			goto out;
+	}
+	if (durable)
+		durable_raise(log, *size);
 	memcpy(root, PQgetvalue(res, 0, 1), MERKLE_HASH_LEN);
 	if (note != NULL)
 		*note = xstrndup(PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2));
@@ -324,9 +383,17 @@ tlog_free(struct tlog *log)
 	if (log == NULL)
 		return;
 	note_signer_free(log->signer);
+	subtree_cache_free(log->subtrees);
 	free(log->log_id);
 	free(log->origin);
 	free(log);
+}
+
+void
+tlog_cache_subtrees(struct tlog *log, size_t budget_bytes)
+{
+	subtree_cache_free(log->subtrees);
+	log->subtrees = subtree_cache_new(budget_bytes);
 }
 
 const char *
@@ -645,47 +712,67 @@ fail:
 	return false;
 }
 
-bool
-tlog_inclusion_proof(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t size,
+/* The nodes a proof walk wants, into `local`: from the log's subtree cache
+ * when it has them, the others from log_nodes in one query (and then into
+ * the subtree cache). A proof whose nodes are all cached reads none. */
+static bool
+proof_nodes_load(const struct tlog *log, struct node_cache *local, const struct node_wanted *w,
+    struct vl_error *err)
+{
+	struct node_wanted missing;
+	uint8_t hash[MERKLE_HASH_LEN];
+	unsigned i;
+
+	if (w->overflow)
+		return true;  /* cannot happen for proofs; the walk would read as it goes */
+	memset(&missing, 0, sizeof(missing));
+	for (i = 0; i < w->count; i++) {
+		if (subtree_cache_get(log->subtrees, w->levels[i], w->indexes[i], hash)) {
+			node_cache_put(local, w->levels[i], w->indexes[i], hash);
+		} else {
+			missing.levels[missing.count] = w->levels[i];
+			missing.indexes[missing.count] = w->indexes[i];
+			missing.count++;
+		}
+	}
+	return node_cache_load(local, &missing, log->subtrees, atomic_load(&log->durable_size), err);
+}
+
+/* The checks and the walk of tlog_inclusion_proof(), given the latest
+ * checkpoint's size. */
+static bool
+inclusion_proof_within(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t size, uint64_t latest,
     uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
 {
-	struct node_reader reader = {conn, log->log_id};
-	uint8_t root[MERKLE_HASH_LEN];
-	uint64_t latest;
+	struct node_wanted wanted;
+	struct node_cache cache;
+	uint8_t (*dry)[MERKLE_HASH_LEN] = NULL;
+	size_t dry_count = 0;
 
 	*proof = NULL;
 	*count = 0;
-	if (!tlog_latest(conn, log, &latest, root, NULL, err))
-		return false;
 	if (size > latest)
 		return vl_error_set(err, VL_OUT_OF_RANGE, "treeSize: %" PRIu64 " is beyond the latest checkpoint (%" PRIu64
 		    ")", size, latest);
 	if (index >= size)
 		return vl_error_set(err, VL_OUT_OF_RANGE, "leafIndex: %" PRIu64 " is not in a tree of %" PRIu64 " leaves",
 		    index, size);
-	{
-		struct node_wanted wanted;
-		struct node_cache cache;
-		uint8_t (*dry)[MERKLE_HASH_LEN] = NULL;
-		size_t dry_count = 0;
-
-		memset(&wanted, 0, sizeof(wanted));
-		memset(&cache, 0, sizeof(cache));
-		cache.reader = reader;
-		if (!merkle_inclusion_proof(index, size, node_record, &wanted, &dry, &dry_count, err))
-			return false;
-		free(dry);
-		if (!node_cache_load(&cache, &wanted, err))
-			return false;
-		return merkle_inclusion_proof(index, size, node_cache_read, &cache, proof, count, err);
-	}
+	memset(&wanted, 0, sizeof(wanted));
+	memset(&cache, 0, sizeof(cache));
+	cache.reader.conn = conn;
+	cache.reader.log_id = log->log_id;
+	if (!merkle_inclusion_proof(index, size, node_record, &wanted, &dry, &dry_count, err))
+		return false;
+	free(dry);
+	if (!proof_nodes_load(log, &cache, &wanted, err))
+		return false;
+	return merkle_inclusion_proof(index, size, node_cache_read, &cache, proof, count, err);
 }
 
 bool
-tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t to,
+tlog_inclusion_proof(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t size,
     uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
 {
-	struct node_reader reader = {conn, log->log_id};
 	uint8_t root[MERKLE_HASH_LEN];
 	uint64_t latest;
 
@@ -693,28 +780,78 @@ tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint
 	*count = 0;
 	if (!tlog_latest(conn, log, &latest, root, NULL, err))
 		return false;
+	return inclusion_proof_within(conn, log, index, size, latest, proof, count, err);
+}
+
+bool
+tlog_inclusion_proof_latest(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t *size,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
+{
+	uint8_t root[MERKLE_HASH_LEN];
+
+	*proof = NULL;
+	*count = 0;
+	if (!tlog_latest(conn, log, size, root, NULL, err))
+		return false;
+	return inclusion_proof_within(conn, log, index, *size, *size, proof, count, err);
+}
+
+/* The checks and the walk of tlog_consistency_proof(), given the latest
+ * checkpoint's size. */
+static bool
+consistency_proof_within(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t to, uint64_t latest,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
+{
+	struct node_wanted wanted;
+	struct node_cache cache;
+	uint8_t (*dry)[MERKLE_HASH_LEN] = NULL;
+	size_t dry_count = 0;
+
+	*proof = NULL;
+	*count = 0;
 	if (to > latest)
 		return vl_error_set(err, VL_OUT_OF_RANGE, "toSize: %" PRIu64 " is beyond the latest checkpoint (%" PRIu64 ")",
 		    to, latest);
 	if (from > to)
 		return vl_error_set(err, VL_INVALID_ARGUMENT, "fromSize: %" PRIu64 " is larger than toSize %" PRIu64, from,
 		    to);
-	{
-		struct node_wanted wanted;
-		struct node_cache cache;
-		uint8_t (*dry)[MERKLE_HASH_LEN] = NULL;
-		size_t dry_count = 0;
+	memset(&wanted, 0, sizeof(wanted));
+	memset(&cache, 0, sizeof(cache));
+	cache.reader.conn = conn;
+	cache.reader.log_id = log->log_id;
+	if (!merkle_consistency_proof(from, to, node_record, &wanted, &dry, &dry_count, err))
+		return false;
+	free(dry);
+	if (!proof_nodes_load(log, &cache, &wanted, err))
+		return false;
+	return merkle_consistency_proof(from, to, node_cache_read, &cache, proof, count, err);
+}
 
-		memset(&wanted, 0, sizeof(wanted));
-		memset(&cache, 0, sizeof(cache));
-		cache.reader = reader;
-		if (!merkle_consistency_proof(from, to, node_record, &wanted, &dry, &dry_count, err))
-			return false;
-		free(dry);
-		if (!node_cache_load(&cache, &wanted, err))
-			return false;
-		return merkle_consistency_proof(from, to, node_cache_read, &cache, proof, count, err);
-	}
+bool
+tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t to,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
+{
+	uint8_t root[MERKLE_HASH_LEN];
+	uint64_t latest;
+
+	*proof = NULL;
+	*count = 0;
+	if (!tlog_latest(conn, log, &latest, root, NULL, err))
+		return false;
+	return consistency_proof_within(conn, log, from, to, latest, proof, count, err);
+}
+
+bool
+tlog_consistency_proof_latest(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t *to,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
+{
+	uint8_t root[MERKLE_HASH_LEN];
+
+	*proof = NULL;
+	*count = 0;
+	if (!tlog_latest(conn, log, to, root, NULL, err))
+		return false;
+	return consistency_proof_within(conn, log, from, *to, *to, proof, count, err);
 }
 
 bool
@@ -790,8 +927,7 @@ tlog_entries(PGconn *conn, const struct tlog *log, uint64_t start, uint64_t end,
 
 	snprintf(start_text, sizeof(start_text), "%" PRIu64, start);
 	snprintf(end_text, sizeof(end_text), "%" PRIu64, end);
-	res = PQexecParams(conn, "SELECT leaf_index::text, entry, leaf_hash FROM log_entries WHERE log_id = $1"
-	    " AND leaf_index >= $2 AND leaf_index < $3 ORDER BY log_entries.leaf_index", 3, NULL, params, NULL, NULL, 1);
+	res = store_exec_prepared(conn, &entries_statement, params, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "log entries", err);
 		PQclear(res);

@@ -56,7 +56,16 @@ struct store_worker {
 	int64_t retry_at_ms;  /* no reconnect attempt before this (monotonic) */
 	int pause_ms;         /* 0 while the connection is good */
 	int failures;         /* consecutive failed reconnects, for the log */
+	/* Statements prepared on conn since it was (re)connected; this
+	 * worker's thread only. Owned array of pointers to static statements. */
+	const struct store_statement **prepared;
+	size_t nprepared, prepared_cap;
 };
+
+/* The worker whose thread this is (NULL on other threads): how
+ * store_exec_prepared() finds which statements a job's connection has
+ * prepared without every job passing the worker along. */
+static _Thread_local struct store_worker *current_worker;
 
 struct store {
 	struct event_base *base;
@@ -75,6 +84,7 @@ struct store {
 	/* Jobs in `queue`; changed under mu, atomic for store_saturated(). */
 	atomic_int queued;
 	int max_queued;             /* 0: no limit */
+	bool unprepared;            /* store_config.unprepared */
 
 	struct store_worker *workers;  /* owned array of pool_size */
 	int nworkers;
@@ -219,8 +229,10 @@ worker_check_conn(struct store_worker *w)
 	const char *why;
 	int64_t now;
 
-	if (w->conn == NULL)
+	if (w->conn == NULL) {
 		w->conn = store_connect(w->store->conninfo);
+		w->nprepared = 0;
+	}
 	why = conn_unusable(w->conn);
 	if (why == NULL)
 		return;
@@ -232,6 +244,8 @@ worker_check_conn(struct store_worker *w)
 		log_warnx("store: connection %d: %s (%s); reconnecting", w->index, why, msg);
 	}
 	PQreset(w->conn);
+	/* A new server session: nothing is prepared on it. */
+	w->nprepared = 0;
 	if (PQstatus(w->conn) == CONNECTION_OK) {
 		log_info("store: connection %d reconnected%s", w->index, w->failures > 0 ? " after an outage" : "");
 		w->pause_ms = 0;
@@ -257,6 +271,7 @@ worker_main(void *p)
 	struct store *store = w->store;
 	struct store_job *job;
 
+	current_worker = w;
 	for (;;) {
 		pthread_mutex_lock(&store->mu);
 		while (store->queue.head == NULL && !store->closing)
@@ -328,6 +343,7 @@ store_open(struct event_base *base, const struct store_config *config, struct st
 	atomic_init(&store->pending, 0);
 	atomic_init(&store->queued, 0);
 	store->max_queued = config->max_queued;
+	store->unprepared = config->unprepared;
 	store->nworkers = config->pool_size;
 	store->workers = xcalloc((size_t)store->nworkers, sizeof(*store->workers));
 	store->done_ev = event_new(base, -1, 0, store_deliver, store);
@@ -455,9 +471,11 @@ store_close(struct store *store)
 	while ((job = queue_pop(&store->queue)) != NULL)
 		free(job);
 
-	for (i = 0; i < store->nworkers; i++)
+	for (i = 0; i < store->nworkers; i++) {
 		if (store->workers[i].conn != NULL)
 			PQfinish(store->workers[i].conn);
+		free(store->workers[i].prepared);
+	}
 	if (store->done_ev != NULL)
 		event_free(store->done_ev);
 	pthread_cond_destroy(&store->cv);
@@ -564,4 +582,30 @@ store_wal_barrier(PGconn *conn, struct vl_error *err)
 	 * and needs no privilege, which makes the enclosing transaction one
 	 * that waits for its WAL flush at COMMIT. */
 	return store_exec(conn, "SELECT pg_logical_emit_message(true, 'vledger', 'flush')", err);
+}
+
+PGresult *
+store_exec_prepared(PGconn *conn, const struct store_statement *stmt, const char *const *values, const int *lengths,
+    const int *formats, int result_format)
+{
+	struct store_worker *w = current_worker;
+	PGresult *res;
+	size_t i;
+
+	if (w == NULL || w->conn != conn || w->store->unprepared)
+		return PQexecParams(conn, stmt->sql, stmt->nparams, NULL, values, lengths, formats, result_format);
+	for (i = 0; i < w->nprepared && w->prepared[i] != stmt; i++)
+		;
+	if (i == w->nprepared) {
+		res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
+		if (w->nprepared == w->prepared_cap) {
+			w->prepared_cap = w->prepared_cap == 0 ? 16 : 2 * w->prepared_cap;
+			w->prepared = xrealloc(w->prepared, w->prepared_cap * sizeof(*w->prepared));
+		}
+		w->prepared[w->nprepared++] = stmt;
+	}
+	return PQexecPrepared(conn, stmt->name, stmt->nparams, values, lengths, formats, result_format);
 }

@@ -19,6 +19,7 @@ struct rpc_job {
 	uint8_t *response;
 	size_t response_len;
 	struct vl_error err;
+	bool read_only;  /* rpc_run_read_job */
 };
 
 static void
@@ -35,6 +36,17 @@ rpc_job_run(PGconn *conn, void *arg)
 		vl_error_set(&job->err, VL_DEADLINE_EXCEEDED, "deadline exceeded before the request ran");
 		return;
 	}
+	(void)tlog_take_appended();  /* left over by work outside a call */
+	store_tail_reset();
+	/* Nothing to time out and nothing to roll back: no transaction. */
+	if (job->read_only && call->deadline_us == 0) {
+		job->ok = job->fn(conn, call, job->ctx, &job->response, &job->response_len, &job->err);
+		if (!job->ok) {
+			free(job->response);
+			job->response = NULL;
+		}
+		return;
+	}
 	/* The deadline bounds every statement and every lock wait, so a call
 	 * that times out rolls back instead of committing after its caller
 	 * has given up. 0 means no limit. One round trip for the three. */
@@ -42,8 +54,6 @@ rpc_job_run(PGconn *conn, void *arg)
 	    (long long)ms, (long long)ms);
 	if (!store_exec(conn, sql, &job->err))
 		goto rollback;
-	(void)tlog_take_appended();  /* left over by work outside a call */
-	store_tail_reset();
 	job->ok = job->fn(conn, call, job->ctx, &job->response, &job->response_len, &job->err);
 	if (!job->ok)
 		goto rollback;
@@ -123,13 +133,26 @@ rpc_job_done(void *arg)
 	free(job);
 }
 
-void
-rpc_run_job(struct rpc_call *call, rpc_job_fn fn, void *ctx)
+static void
+submit(struct rpc_call *call, rpc_job_fn fn, void *ctx, bool read_only)
 {
 	struct rpc_job *job = xcalloc(1, sizeof(*job));
 
 	job->call = call;
 	job->fn = fn;
 	job->ctx = ctx;
+	job->read_only = read_only;
 	store_submit(call->app->store, rpc_job_run, rpc_job_done, job);
+}
+
+void
+rpc_run_job(struct rpc_call *call, rpc_job_fn fn, void *ctx)
+{
+	submit(call, fn, ctx, false);
+}
+
+void
+rpc_run_read_job(struct rpc_call *call, rpc_job_fn fn, void *ctx)
+{
+	submit(call, fn, ctx, true);
 }

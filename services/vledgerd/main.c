@@ -29,6 +29,7 @@
 #include "vledger/commendations.h"
 #include "vledger/config.h"
 #include "vledger/connect.h"
+#include "vledger/digest_set.h"
 #include "vledger/dispatch.h"
 #include "vledger/embedded_pg.h"
 #include "vledger/feedback.h"
@@ -379,9 +380,13 @@ run(struct daemon *d)
 		status = 0;
 		goto cleanup;
 	}
+	/* Before the store's workers can run a proof. */
+	tlog_cache_subtrees(app->tlog, (size_t)config->node_cache_mb << 20);
+	app->certificate_checks = digest_set_new(CERTIFICATE_CHECKS_CACHED);
 	store_config.conninfo = conninfo;
 	store_config.pool_size = (int)config->db_pool_size;
 	store_config.max_queued = (int)config->max_queued_jobs;
+	store_config.unprepared = config->no_prepared_statements;
 	if (!store_open(app->base, &store_config, &app->store, &err))
 		goto fail;
 
@@ -439,6 +444,7 @@ cleanup:
 	tlog_free(app->tlog);
 	pii_keys_free(app->pii);
 	vc_signer_free(app->credentials);
+	digest_set_free(app->certificate_checks);
 	if (d->drain_timer != NULL)
 		event_free(d->drain_timer);
 	if (d->sweep_timer != NULL)

@@ -293,7 +293,7 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void
 test_pool(void)
 {
-	struct store_config cfg = { url, POOL, 0 };
+	struct store_config cfg = { url, POOL, 0, false };
 	struct vl_error err = { 0 };
 	struct pool_test *t = xcalloc(1, sizeof(*t));
 	struct timeval tv = { 30, 0 };
@@ -357,7 +357,7 @@ static void
 test_open_failure(void)
 {
 	struct store_config cfg = {
-		"host=/nonexistent/vledger-socket-dir dbname=x user=x password=sekret-do-not-log", 2, 0 };
+		"host=/nonexistent/vledger-socket-dir dbname=x user=x password=sekret-do-not-log", 2, 0, false };
 	struct vl_error err = { 0 };
 	struct event_base *base = event_base_new();
 	struct store *store = (struct store *)1;
@@ -453,7 +453,7 @@ bound_done(void *arg)
 static void
 test_bounded_queue(void)
 {
-	struct store_config cfg = { url, 1, 2 };
+	struct store_config cfg = { url, 1, 2, false };
 	struct vl_error err = { 0 };
 	struct bound_test t = { 0 };
 	struct store *store;
@@ -494,7 +494,7 @@ test_bounded_queue(void)
 static void
 test_reconnect(void)
 {
-	struct store_config cfg = { url, 1, 0 };
+	struct store_config cfg = { url, 1, 0, false };
 	struct vl_error err = { 0 };
 	struct reset_test t = { 0 };
 	struct store *store;
@@ -519,6 +519,118 @@ test_reconnect(void)
 	CHECK(t.after_ok == 3);
 	store_close(store);
 	event_base_free(t.base);
+}
+
+/* Prepared statements: prepared once per connection, the same answer as
+ * unprepared, prepared again after the pool reset a connection whose
+ * backend died (the server forgot it), never prepared with `unprepared`. */
+static const struct store_statement add_stmt = {
+	"store_test_add", "SELECT ($1::int + $2::int)::text", 2
+};
+
+struct prepared_test {
+	struct event_base *base;
+	int delivered, expect;
+	int answers_ok;     /* jobs whose two store_exec_prepared calls answered right */
+	int prepared_seen;  /* pg_prepared_statements rows named store_test_add, per job */
+	struct reset_test kill;
+};
+
+static void
+prepared_run(PGconn *conn, void *arg)
+{
+	struct prepared_test *t = arg;
+	const char *params[2] = {"40", "2"};
+	PGresult *res;
+	int ok = 0, i;
+
+	for (i = 0; i < 2; i++) {
+		res = store_exec_prepared(conn, &add_stmt, params, NULL, NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 0), "42") == 0)
+			ok++;
+		else
+			fprintf(stderr, "  store_exec_prepared: %s\n", PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	if (ok == 2)
+		t->answers_ok++;
+	res = PQexec(conn, "SELECT count(*)::text FROM pg_prepared_statements WHERE name = 'store_test_add'");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		t->prepared_seen += atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+}
+
+static void
+prepared_kill_run(PGconn *conn, void *arg)
+{
+	kill_self_run(conn, &((struct prepared_test *)arg)->kill);
+}
+
+static void
+prepared_done(void *arg)
+{
+	struct prepared_test *t = arg;
+
+	if (++t->delivered == t->expect)
+		event_base_loopexit(t->base, NULL);
+}
+
+static void
+run_prepared(bool unprepared, struct prepared_test *t)
+{
+	struct store_config cfg = { url, 1, 0, unprepared };
+	struct vl_error err = { 0 };
+	struct store *store;
+	struct timeval tv = { 30, 0 };
+	struct event *timeout;
+	const char *params[2] = {"1", "2"};
+	PGconn *other;
+	PGresult *res;
+
+	memset(t, 0, sizeof(*t));
+	t->base = event_base_new();
+	if (!store_open(t->base, &cfg, &store, &err)) {
+		fprintf(stderr, "store_open: %s\n", err.message);
+		exit(1);
+	}
+	store_submit(store, prepared_run, prepared_done, t);
+	store_submit(store, prepared_run, prepared_done, t);
+	store_submit(store, prepared_kill_run, prepared_done, t);
+	store_submit(store, prepared_run, prepared_done, t);
+	t->expect = 4;
+	timeout = evtimer_new(t->base, timeout_cb, t->base);
+	evtimer_add(timeout, &tv);
+	event_base_dispatch(t->base);
+	event_free(timeout);
+	store_close(store);
+	event_base_free(t->base);
+
+	/* Off the pool's threads it runs the SQL as is, preparing nothing. */
+	other = connect_db(NULL);
+	res = store_exec_prepared(other, &add_stmt, params, NULL, NULL, 0);
+	CHECK(PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 0), "3") == 0);
+	PQclear(res);
+	res = PQexec(other, "SELECT count(*) FROM pg_prepared_statements");
+	CHECK(PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 0), "0") == 0);
+	PQclear(res);
+	PQfinish(other);
+}
+
+static void
+test_prepared(void)
+{
+	struct prepared_test t;
+
+	run_prepared(false, &t);
+	CHECK(t.delivered == 4);
+	CHECK(t.answers_ok == 3);
+	CHECK(t.prepared_seen == 3);  /* prepared in each of the three jobs' sessions */
+	CHECK_CODE(t.kill.kill_err, VL_UNAVAILABLE);
+	run_prepared(true, &t);
+	CHECK(t.delivered == 4);
+	CHECK(t.answers_ok == 3);
+	CHECK(t.prepared_seen == 0);
+	printf("prepared statements: prepared once per connection, again after a reset, never when unprepared\n");
 }
 
 /* --- SQLSTATE mapping ----------------------------------------------------- */
@@ -1070,6 +1182,7 @@ main(int argc, char **argv)
 		test_pool();
 		test_reconnect();
 		test_bounded_queue();
+		test_prepared();
 	}
 	if (want(argc, argv, "errors"))
 		test_error_mapping();
