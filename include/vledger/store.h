@@ -177,4 +177,16 @@ struct store_statement {
 PGresult *store_exec_prepared(PGconn *conn, const struct store_statement *stmt, const char *const *values,
     const int *lengths, const int *formats, int result_format);
 
+/* Prepares stmt on conn now unless it is already (or conn does not prepare:
+ * not a pool connection, or store_config.unprepared). For statements that
+ * will run in a pipelined tail, where preparing is not possible: a job
+ * prepares them before it takes the log's lock. */
+VL_MUST_CHECK bool store_prepare(PGconn *conn, const struct store_statement *stmt, struct vl_error *err);
+/* stmt is prepared on conn. */
+bool store_is_prepared(const PGconn *conn, const struct store_statement *stmt);
+/* store_tail_exec() of a statement: prepared when store_prepare() made it
+ * so, as plain SQL otherwise. */
+VL_MUST_CHECK bool store_tail_exec_prepared(PGconn *conn, const struct store_statement *stmt, const char *const *values,
+    const int *lengths, const int *formats, const char *what, struct vl_error *err);
+
 #endif

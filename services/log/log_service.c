@@ -53,6 +53,12 @@ log_record_append(PGconn *conn, const struct rpc_call *call, const char *kind, j
 	return true;
 }
 
+static const struct store_statement subjects_insert = {
+	"entry_subjects_insert",
+	"INSERT INTO entry_subjects (log_id, leaf_index, kind, volunteer_id, organization_id) VALUES ($1, $2, $3, $4, $5)",
+	5
+};
+
 bool
 log_record_append_about(PGconn *conn, const struct rpc_call *call, const char *kind, json_t *facts,
     const char *volunteer_id, const char *organization_id, struct log_record *record, struct vl_error *err)
@@ -60,6 +66,12 @@ log_record_append_about(PGconn *conn, const struct rpc_call *call, const char *k
 	char index[24];
 	const char *params[5];
 
+	/* Prepared before the append: it may run in a pipelined tail. */
+	if (!store_prepare(conn, &subjects_insert, err)) {
+		json_decref(facts);
+		memset(record, 0, sizeof(*record));
+		return false;
+	}
 	if (!log_record_append(conn, call, kind, facts, record, err))
 		return false;
 	snprintf(index, sizeof(index), "%llu", (unsigned long long)record->receipt.leaf_index);
@@ -68,8 +80,7 @@ log_record_append_about(PGconn *conn, const struct rpc_call *call, const char *k
 	params[2] = kind;
 	params[3] = volunteer_id;
 	params[4] = organization_id;
-	return store_tail_exec(conn, "INSERT INTO entry_subjects (log_id, leaf_index, kind, volunteer_id, organization_id)"
-	    " VALUES ($1, $2, $3, $4, $5)", 5, params, NULL, NULL, "entry index", err);
+	return store_tail_exec_prepared(conn, &subjects_insert, params, NULL, NULL, "entry index", err);
 }
 
 void

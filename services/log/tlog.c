@@ -565,13 +565,19 @@ head_edge_from(struct node_cache *c, uint64_t size, size_t *len, struct vl_error
  * checkpoint: $1 log, $2 index, $3 kind, $4 entry, $5 leaf hash, $6-$8 the
  * nodes' levels, indexes and hashes, $9 the new size, $10 the checkpoint
  * note, $11 its root, $12 the new right edge. */
-#define APPEND_SQL \
-	"WITH e AS (INSERT INTO log_entries (log_id, leaf_index, kind, entry, leaf_hash)" \
-	"  VALUES ($1, $2, $3, $4, $5))," \
-	" n AS (INSERT INTO log_nodes (log_id, level, node_index, hash)" \
-	"  SELECT $1, l, i, h FROM unnest($6::int[], $7::bigint[], $8::bytea[]) AS u (l, i, h))," \
-	" h AS (UPDATE log_heads SET tree_size = $9, right_edge = $12 WHERE log_id = $1)" \
-	" INSERT INTO log_checkpoints (log_id, tree_size, root_hash, note) VALUES ($1, $9, $11, $10)"
+static const struct store_statement append_statement = {
+	"tlog_append",
+	"WITH e AS (INSERT INTO log_entries (log_id, leaf_index, kind, entry, leaf_hash)"
+	"  VALUES ($1, $2, $3, $4, $5)),"
+	" n AS (INSERT INTO log_nodes (log_id, level, node_index, hash)"
+	"  SELECT $1, l, i, h FROM unnest($6::int[], $7::bigint[], $8::bytea[]) AS u (l, i, h)),"
+	" h AS (UPDATE log_heads SET tree_size = $9, right_edge = $12 WHERE log_id = $1)"
+	" INSERT INTO log_checkpoints (log_id, tree_size, root_hash, note) VALUES ($1, $9, $11, $10)", 12
+};
+/* The writer's lock, and the head as the previous writer left it. */
+static const struct store_statement head_lock_statement = {
+	"tlog_head_lock", "SELECT tree_size, right_edge FROM log_heads WHERE log_id = $1 FOR UPDATE", 1
+};
 
 /*
  * The append path, two statements inside the caller's transaction: lock
@@ -620,9 +626,15 @@ tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *
 	cache.reader.conn = conn;
 	cache.reader.log_id = log->log_id;
 	params[0] = log->log_id;
-	if (!exec_params(conn, "SELECT tree_size, right_edge FROM log_heads WHERE log_id = $1 FOR UPDATE", 1, params,
-	    NULL, NULL, PGRES_TUPLES_OK, &res, "log lock", err))
+	/* Parsing and planning happen now, not while the lock is held. */
+	if (!store_prepare(conn, &append_statement, err))
 		goto fail;
+	res = store_exec_prepared(conn, &head_lock_statement, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "log lock", err);
+		PQclear(res);
+		goto fail;
+	}
 	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8) {
 		PQclear(res);
 		vl_error_set(err, VL_DATA_LOSS, "log %s has no head row (sql/013_log_heads.sql)", log->log_id);
@@ -691,14 +703,10 @@ tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *
 	 * statement and everything after it up to COMMIT go out without
 	 * waiting for answers: the lock is held for one more round trip, not
 	 * one per statement. Its errors then surface at COMMIT. */
-	if (store_tail_allowed(conn)) {
-		if (!store_tail_start(conn, err) ||
-		    !store_tail_exec(conn, APPEND_SQL, 12, params, lengths, formats, "log append", err))
-			goto fail;
-	} else if (!exec_params(conn, APPEND_SQL, 12, params, lengths, formats, PGRES_COMMAND_OK, NULL, "log append",
-	    err)) {
+	if (store_tail_allowed(conn) && !store_tail_start(conn, err))
 		goto fail;
-	}
+	if (!store_tail_exec_prepared(conn, &append_statement, params, lengths, formats, "log append", err))
+		goto fail;
 	appended_here = true;
 	free(edge);
 	free(hashes);

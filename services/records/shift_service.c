@@ -298,6 +298,14 @@ records_checkin_overlap_check(PGconn *conn, const char *volunteer_id, const char
 	return ok;
 }
 
+/* After the append, in the pipelined tail of the jobs that allow one: those
+ * prepare it first. */
+static const struct store_statement history_insert = {
+	"shift_history_insert",
+	"INSERT INTO shift_history (shift_id, kind, actor, reason, changes, leaf_index)"
+	" VALUES ($1, $2, $3, $4, $5::jsonb, $6)", 6
+};
+
 bool
 records_history_add(PGconn *conn, const struct rpc_call *call, const char *shift_id, const char *kind,
     const char *reason, const char *changes, uint64_t leaf_index, struct vl_error *err)
@@ -312,8 +320,7 @@ records_history_add(PGconn *conn, const struct rpc_call *call, const char *shift
 	params[3] = reason != NULL ? reason : "";
 	params[4] = changes != NULL ? changes : "{}";
 	params[5] = index;
-	return store_tail_exec(conn, "INSERT INTO shift_history (shift_id, kind, actor, reason, changes, leaf_index)"
-	    " VALUES ($1, $2, $3, $4, $5::jsonb, $6)", 6, params, NULL, NULL, "shift history", err);
+	return store_tail_exec_prepared(conn, &history_insert, params, NULL, NULL, "shift history", err);
 }
 
 /* What the job needs beyond the request: decided on the loop thread. */
@@ -340,7 +347,7 @@ record_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **response, s
 	memset(&record, 0, sizeof(record));
 	/* After the append: history, response, COMMIT - pipelined (store.h). */
 	store_tail_allow(conn);
-	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
+	if (!store_prepare(conn, &history_insert, err) || !idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
 		return false;
 	if (*response != NULL)
 		return true;
@@ -496,7 +503,7 @@ decide_job(PGconn *conn, struct rpc_call *call, const char *shift_id, const char
 	memset(&record, 0, sizeof(record));
 	/* After the append: history, response, COMMIT - pipelined (store.h). */
 	store_tail_allow(conn);
-	if (!idempotency_claim(conn, call, key, response, response_len, err))
+	if (!store_prepare(conn, &history_insert, err) || !idempotency_claim(conn, call, key, response, response_len, err))
 		return false;
 	if (*response != NULL)
 		return true;

@@ -44,6 +44,12 @@ request_hash(const struct rpc_call *call, uint8_t hash[32])
 	free(packed);
 }
 
+/* Runs after the write's append, maybe in its pipelined tail (store.h):
+ * idempotency_claim, which comes before, prepares it. */
+static const struct store_statement response_update = {
+	"idempotency_response", "UPDATE idempotency_keys SET response = $3 WHERE token_id = $1 AND key = $2", 3
+};
+
 bool
 idempotency_claim(PGconn *conn, const struct rpc_call *call, const char *key, uint8_t **replay, size_t *replay_len,
     struct vl_error *err)
@@ -58,6 +64,8 @@ idempotency_claim(PGconn *conn, const struct rpc_call *call, const char *key, ui
 
 	*replay = NULL;
 	*replay_len = 0;
+	if (!store_prepare(conn, &response_update, err))
+		return false;
 	request_hash(call, hash);
 	snprintf(procedure, sizeof(procedure), "%s/%s", call->method->service, call->method->name);
 	params[0] = call->principal.token_id;
@@ -113,6 +121,5 @@ idempotency_record(PGconn *conn, const struct rpc_call *call, const char *key, c
 	int lengths[3] = {0, 0, (int)response_len};
 	int formats[3] = {0, 0, 1};
 
-	return store_tail_exec(conn, "UPDATE idempotency_keys SET response = $3 WHERE token_id = $1 AND key = $2", 3,
-	    params, lengths, formats, "idempotencyKey", err);
+	return store_tail_exec_prepared(conn, &response_update, params, lengths, formats, "idempotencyKey", err);
 }

@@ -584,28 +584,72 @@ store_wal_barrier(PGconn *conn, struct vl_error *err)
 	return store_exec(conn, "SELECT pg_logical_emit_message(true, 'vledger', 'flush')", err);
 }
 
+/* The worker that owns conn and prepares statements on it, or NULL. */
+static struct store_worker *
+preparing_worker(const PGconn *conn)
+{
+	struct store_worker *w = current_worker;
+
+	return w == NULL || w->conn != conn || w->store->unprepared ? NULL : w;
+}
+
+bool
+store_is_prepared(const PGconn *conn, const struct store_statement *stmt)
+{
+	struct store_worker *w = preparing_worker(conn);
+	size_t i;
+
+	for (i = 0; w != NULL && i < w->nprepared; i++)
+		if (w->prepared[i] == stmt)
+			return true;
+	return false;
+}
+
+/* Prepares stmt on w's connection; NULL on success, else the failed
+ * result (caller clears). */
+static PGresult *
+prepare(struct store_worker *w, const struct store_statement *stmt)
+{
+	PGresult *res = PQprepare(w->conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return res;
+	PQclear(res);
+	if (w->nprepared == w->prepared_cap) {
+		w->prepared_cap = w->prepared_cap == 0 ? 16 : 2 * w->prepared_cap;
+		w->prepared = xrealloc(w->prepared, w->prepared_cap * sizeof(*w->prepared));
+	}
+	w->prepared[w->nprepared++] = stmt;
+	return NULL;
+}
+
+bool
+store_prepare(PGconn *conn, const struct store_statement *stmt, struct vl_error *err)
+{
+	struct store_worker *w = preparing_worker(conn);
+	PGresult *res;
+
+	if (w == NULL || store_is_prepared(conn, stmt))
+		return true;
+	if (store_tail_active(conn))
+		return vl_error_set(err, VL_INTERNAL, "store_prepare(%s) inside a pipelined tail", stmt->name);
+	if ((res = prepare(w, stmt)) == NULL)
+		return true;
+	store_error_from_result(conn, res, stmt->name, err);
+	PQclear(res);
+	return false;
+}
+
 PGresult *
 store_exec_prepared(PGconn *conn, const struct store_statement *stmt, const char *const *values, const int *lengths,
     const int *formats, int result_format)
 {
-	struct store_worker *w = current_worker;
+	struct store_worker *w = preparing_worker(conn);
 	PGresult *res;
-	size_t i;
 
-	if (w == NULL || w->conn != conn || w->store->unprepared)
+	if (w == NULL)
 		return PQexecParams(conn, stmt->sql, stmt->nparams, NULL, values, lengths, formats, result_format);
-	for (i = 0; i < w->nprepared && w->prepared[i] != stmt; i++)
-		;
-	if (i == w->nprepared) {
-		res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			return res;
-		PQclear(res);
-		if (w->nprepared == w->prepared_cap) {
-			w->prepared_cap = w->prepared_cap == 0 ? 16 : 2 * w->prepared_cap;
-			w->prepared = xrealloc(w->prepared, w->prepared_cap * sizeof(*w->prepared));
-		}
-		w->prepared[w->nprepared++] = stmt;
-	}
+	if (!store_is_prepared(conn, stmt) && (res = prepare(w, stmt)) != NULL)
+		return res;
 	return PQexecPrepared(conn, stmt->name, stmt->nparams, values, lengths, formats, result_format);
 }

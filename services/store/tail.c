@@ -78,6 +78,31 @@ store_tail_exec(PGconn *conn, const char *sql, int n, const char *const *values,
 }
 
 bool
+store_tail_exec_prepared(PGconn *conn, const struct store_statement *stmt, const char *const *values,
+    const int *lengths, const int *formats, const char *what, struct vl_error *err)
+{
+	PGresult *res;
+	bool ok;
+
+	if (!store_tail_active(conn)) {
+		res = store_exec_prepared(conn, stmt, values, lengths, formats, 0);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+		if (!ok)
+			store_error_from_result(conn, res, what, err);
+		PQclear(res);
+		return ok;
+	}
+	if (!store_is_prepared(conn, stmt))
+		return store_tail_exec(conn, stmt->sql, stmt->nparams, values, lengths, formats, what, err);
+	if (tail.count == TAIL_MAX)
+		return vl_error_set(err, VL_INTERNAL, "database: more than %d statements after the append", TAIL_MAX);
+	if (PQsendQueryPrepared(conn, stmt->name, stmt->nparams, values, lengths, formats, 0) != 1)
+		return store_error_from_result(conn, NULL, what, err);
+	tail.what[tail.count++] = what;
+	return true;
+}
+
+bool
 store_tail_finish(PGconn *conn, const char *last_sql, struct vl_error *err)
 {
 	PGresult *res;
