@@ -104,13 +104,19 @@ page_size_valid(int32_t page_size, int *out, struct vl_error *err)
 	return true;
 }
 
+static const struct store_statement org_within_statement = {
+	"org_within",
+	"SELECT org_within($1, $2)",
+	2
+};
+
 bool
 org_within(PGconn *conn, const char *org, const char *ancestor, bool *within, struct vl_error *err)
 {
 	const char *params[2] = {org, ancestor};
 	PGresult *res;
 
-	res = PQexecParams(conn, "SELECT org_within($1, $2)", 2, NULL, params, NULL, NULL, 0);
+	res = store_exec_prepared(conn, &org_within_statement, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "organization scope", err);
 		PQclear(res);

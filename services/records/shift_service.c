@@ -189,6 +189,18 @@ records_fields_valid(const char *activity, const char *place, const char *grid, 
 	    records_text_valid("note", note, 500, false, true, err);
 }
 
+static const struct store_statement volunteer_org_statement = {
+	"volunteer_org",
+	"SELECT organization_id FROM volunteers WHERE id = $1",
+	1
+};
+
+static const struct store_statement org_kind_statement = {
+	"org_kind",
+	"SELECT kind FROM organizations WHERE id = $1",
+	1
+};
+
 bool
 records_reach_check(PGconn *conn, const struct rpc_call *call, const char *organization_id,
     const char *volunteer_id, struct vl_error *err)
@@ -197,7 +209,7 @@ records_reach_check(PGconn *conn, const struct rpc_call *call, const char *organ
 	PGresult *res;
 	bool ok = false;
 
-	res = PQexecParams(conn, "SELECT kind FROM organizations WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
+	res = store_exec_prepared(conn, &org_kind_statement, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "organizationId", err);
 		goto out;
@@ -212,7 +224,7 @@ records_reach_check(PGconn *conn, const struct rpc_call *call, const char *organ
 	}
 	PQclear(res);
 	params[0] = volunteer_id;
-	res = PQexecParams(conn, "SELECT organization_id FROM volunteers WHERE id = $1", 1, NULL, params, NULL, NULL, 0);
+	res = store_exec_prepared(conn, &volunteer_org_statement, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "volunteerId", err);
 		goto out;
@@ -230,6 +242,12 @@ out:
 	return ok;
 }
 
+static const struct store_statement volunteer_shift_lock_statement = {
+	"volunteer_shift_lock",
+	"SELECT pg_advisory_xact_lock(hashtextextended('shift:' || $1, 0))",
+	1
+};
+
 bool
 records_lock_volunteer(PGconn *conn, const char *volunteer_id, struct vl_error *err)
 {
@@ -239,14 +257,22 @@ records_lock_volunteer(PGconn *conn, const char *volunteer_id, struct vl_error *
 
 	/* One volunteer's shifts change one at a time, so the overlap check
 	 * cannot race; the exclusion constraint backs it up. */
-	res = PQexecParams(conn, "SELECT pg_advisory_xact_lock(hashtextextended('shift:' || $1, 0))", 1, NULL, params,
-	    NULL, NULL, 0);
+	res = store_exec_prepared(conn, &volunteer_shift_lock_statement, params, NULL, NULL, 0);
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 	if (!ok)
 		store_error_from_result(conn, res, "volunteerId", err);
 	PQclear(res);
 	return ok;
 }
+
+static const struct store_statement shift_overlap_statement = {
+	"shift_overlap",
+	"SELECT id, to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+	" to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM shifts"
+	" WHERE volunteer_id = $1 AND status <> 'rejected' AND NOT voided AND id <> $4"
+	"   AND tstzrange(start_time, end_time) && tstzrange($2::timestamptz, $3::timestamptz) LIMIT 1",
+	4
+};
 
 bool
 records_overlap_check(PGconn *conn, const char *volunteer_id, const char *start, const char *end,
@@ -256,12 +282,7 @@ records_overlap_check(PGconn *conn, const char *volunteer_id, const char *start,
 	PGresult *res;
 	bool ok = false;
 
-	res = PQexecParams(conn,
-	    "SELECT id, to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-	    " to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM shifts"
-	    " WHERE volunteer_id = $1 AND status <> 'rejected' AND NOT voided AND id <> $4"
-	    "   AND tstzrange(start_time, end_time) && tstzrange($2::timestamptz, $3::timestamptz) LIMIT 1",
-	    4, NULL, params, NULL, NULL, 0);
+	res = store_exec_prepared(conn, &shift_overlap_statement, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, field, err);
 	} else if (PQntuples(res) > 0) {
@@ -274,6 +295,13 @@ records_overlap_check(PGconn *conn, const char *volunteer_id, const char *start,
 	return ok;
 }
 
+static const struct store_statement checkin_overlap_statement = {
+	"checkin_overlap",
+	"SELECT id, to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM check_ins"
+	" WHERE volunteer_id = $1 AND shift_id IS NULL AND start_time < $2::timestamptz LIMIT 1",
+	2
+};
+
 bool
 records_checkin_overlap_check(PGconn *conn, const char *volunteer_id, const char *end, const char *field,
     struct vl_error *err)
@@ -283,10 +311,7 @@ records_checkin_overlap_check(PGconn *conn, const char *volunteer_id, const char
 	bool ok = false;
 
 	/* An open check-in covers [its start, now and onwards). */
-	res = PQexecParams(conn,
-	    "SELECT id, to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM check_ins"
-	    " WHERE volunteer_id = $1 AND shift_id IS NULL AND start_time < $2::timestamptz LIMIT 1",
-	    2, NULL, params, NULL, NULL, 0);
+	res = store_exec_prepared(conn, &checkin_overlap_statement, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		store_error_from_result(conn, res, field, err);
 	else if (PQntuples(res) > 0)
@@ -322,6 +347,16 @@ records_history_add(PGconn *conn, const struct rpc_call *call, const char *shift
 	params[5] = index;
 	return store_tail_exec_prepared(conn, &history_insert, params, NULL, NULL, "shift history", err);
 }
+
+static const struct store_statement shift_insert_statement = {
+	"shift_insert",
+	"INSERT INTO shifts (id, volunteer_id, organization_id, category, start_time, end_time, minutes, activity,"
+	" place, grid, beneficiary, role, note, source, status, recorded_by, decided_by, decide_time)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'entered', $14, $15, $16,"
+	"  CASE WHEN $16 = '' THEN NULL ELSE now() END)"
+	" RETURNING " SHIFT_COLUMNS,
+	16
+};
 
 /* What the job needs beyond the request: decided on the loop thread. */
 struct record_ctx {
@@ -380,13 +415,7 @@ record_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **response, s
 	params[13] = ctx->approved ? "approved" : "pending";
 	params[14] = call->principal.token_id;
 	params[15] = ctx->approved ? call->principal.token_id : "";
-	res = PQexecParams(conn,
-	    "INSERT INTO shifts (id, volunteer_id, organization_id, category, start_time, end_time, minutes, activity,"
-	    " place, grid, beneficiary, role, note, source, status, recorded_by, decided_by, decide_time)"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'entered', $14, $15, $16,"
-	    "  CASE WHEN $16 = '' THEN NULL ELSE now() END)"
-	    " RETURNING " SHIFT_COLUMNS,
-	    16, NULL, params, NULL, NULL, 0);
+	res = store_exec_prepared(conn, &shift_insert_statement, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "shift", err);
 		goto out;

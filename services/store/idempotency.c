@@ -44,6 +44,20 @@ request_hash(const struct rpc_call *call, uint8_t hash[32])
 	free(packed);
 }
 
+static const struct store_statement idempotency_replay_statement = {
+	"idempotency_replay",
+	"SELECT procedure = $3 AND request_hash = $4, response FROM idempotency_keys"
+	" WHERE token_id = $1 AND key = $2",
+	4
+};
+
+static const struct store_statement idempotency_claim_statement = {
+	"idempotency_claim",
+	"INSERT INTO idempotency_keys (token_id, key, procedure, request_hash) VALUES ($1, $2, $3, $4)"
+	" ON CONFLICT (token_id, key) DO NOTHING",
+	4
+};
+
 /* Runs after the write's append, maybe in its pipelined tail (store.h):
  * idempotency_claim, which comes before, prepares it. */
 static const struct store_statement response_update = {
@@ -72,10 +86,7 @@ idempotency_claim(PGconn *conn, const struct rpc_call *call, const char *key, ui
 	params[1] = key;
 	params[2] = procedure;
 	params[3] = (const char *)hash;
-	res = PQexecParams(conn,
-	    "INSERT INTO idempotency_keys (token_id, key, procedure, request_hash) VALUES ($1, $2, $3, $4)"
-	    " ON CONFLICT (token_id, key) DO NOTHING",
-	    4, NULL, params, lengths, formats, 0);
+	res = store_exec_prepared(conn, &idempotency_claim_statement, params, lengths, formats, 0);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		store_error_from_result(conn, res, "idempotencyKey", err);
 		PQclear(res);
@@ -86,10 +97,7 @@ idempotency_claim(PGconn *conn, const struct rpc_call *call, const char *key, ui
 		return true;
 	}
 	PQclear(res);
-	res = PQexecParams(conn,
-	    "SELECT procedure = $3 AND request_hash = $4, response FROM idempotency_keys"
-	    " WHERE token_id = $1 AND key = $2",
-	    4, NULL, params, lengths, formats, 1);
+	res = store_exec_prepared(conn, &idempotency_replay_statement, params, lengths, formats, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		store_error_from_result(conn, res, "idempotencyKey", err);
 		goto out;

@@ -94,6 +94,15 @@ role_proto_name(int role)
 	return "ROLE_UNSPECIFIED";
 }
 
+static const struct store_statement token_lookup_statement = {
+	"token_lookup",
+	"SELECT id, coalesce(organization_id, ''), role,"
+	"       revoke_time IS NOT NULL, expire_time IS NOT NULL AND expire_time <= now(),"
+	"       coalesce(volunteer_id, '')"
+	"  FROM tokens WHERE secret_hash = $1",
+	1
+};
+
 bool
 auth_lookup(PGconn *conn, const uint8_t hash[32], struct principal *out, struct vl_error *err)
 {
@@ -103,12 +112,7 @@ auth_lookup(PGconn *conn, const uint8_t hash[32], struct principal *out, struct 
 	PGresult *res;
 	bool ok = false;
 
-	res = PQexecParams(conn,
-	    "SELECT id, coalesce(organization_id, ''), role,"
-	    "       revoke_time IS NOT NULL, expire_time IS NOT NULL AND expire_time <= now(),"
-	    "       coalesce(volunteer_id, '')"
-	    "  FROM tokens WHERE secret_hash = $1",
-	    1, NULL, params, lengths, formats, 0);
+	res = store_exec_prepared(conn, &token_lookup_statement, params, lengths, formats, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "token lookup", err);
 		goto out;
