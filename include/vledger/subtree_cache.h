@@ -6,8 +6,11 @@
  * changes as the log grows (merkle.h), and the store never rewrites one
  * (log_nodes is append-only). A hash read from the database once is right
  * for every later tree size. Put only hashes that were read from log_nodes,
- * committed, never one computed from or given by a client. One cache
- * belongs to one log (struct tlog).
+ * committed and flushed to disk (appends commit before their WAL flush, and
+ * a node a PostgreSQL crash took back would be stored again with another
+ * hash: tlog.c caches only nodes inside a checkpoint seen flushed), never
+ * one computed from or given by a client. One cache belongs to one log
+ * (struct tlog).
  *
  * Bounded: all memory is allocated by subtree_cache_new(), within the
  * budget it is given; nothing is allocated afterwards. The cache is
