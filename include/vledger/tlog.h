@@ -42,6 +42,9 @@ struct tlog {
 	 * nodes among them enter `subtrees`. Atomic: read and raised by
 	 * every worker. */
 	_Atomic uint64_t durable_size;
+	/* The largest checkpoint size tlog_latest has read: what a proof
+	 * against the latest checkpoint plans its node reads for. */
+	_Atomic uint64_t seen_size;
 };
 
 /* Proof that an entry is in the log (all owned by the receipt). */

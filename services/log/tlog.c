@@ -76,6 +76,17 @@ node_cache_put(struct node_cache *c, unsigned level, uint64_t index, const uint8
 }
 
 static bool
+node_cache_has(const struct node_cache *c, unsigned level, uint64_t index)
+{
+	unsigned i;
+
+	for (i = 0; i < c->count; i++)
+		if (c->nodes[i].level == level && c->nodes[i].index == index)
+			return true;
+	return false;
+}
+
+static bool
 node_cache_read(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN], struct vl_error *err)
 {
 	struct node_cache *c = ctx;
@@ -134,61 +145,98 @@ static const struct store_statement nodes_statement = {
 	"SELECT level::text, node_index::text, hash, pg_current_xact_id_if_assigned() IS NULL FROM log_nodes"
 	" WHERE log_id = $1 AND (level, node_index) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))", 3
 };
+/* latest_statement and nodes_statement in one round trip: the checkpoint's
+ * columns on every row (and one row with NULL nodes when none is found). */
+static const struct store_statement latest_and_nodes_statement = {
+	"tlog_latest_and_nodes",
+	"SELECT c.tree_size, c.root_hash, c.note, c.flushed, n.level::text, n.node_index::text, n.hash,"
+	" pg_current_xact_id_if_assigned() IS NULL"
+	" FROM (SELECT tree_size, root_hash, note, pg_current_wal_insert_lsn() <= pg_current_wal_flush_lsn() AS flushed"
+	"  FROM log_checkpoints WHERE log_id = $1 ORDER BY tree_size DESC LIMIT 1) c"
+	" LEFT JOIN LATERAL (SELECT level, node_index, hash FROM log_nodes WHERE log_id = $1"
+	"  AND (level, node_index) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))) n ON true", 3
+};
 static const struct store_statement entries_statement = {
 	"tlog_entries",
 	"SELECT leaf_index::text, entry, leaf_hash FROM log_entries WHERE log_id = $1"
 	" AND leaf_index >= $2 AND leaf_index < $3 ORDER BY log_entries.leaf_index", 3
 };
 
-/* Fetches the wanted nodes into the cache in one query. With `remember`,
- * they also go into that subtree cache, but only when this transaction has
+/* The wanted nodes as the two array parameters of nodes_statement. */
+struct wanted_literals {
+	char levels[2 * MERKLE_MAX_LEVELS * 4 + 3];
+	char indexes[2 * MERKLE_MAX_LEVELS * 21 + 3];
+};
+
+static void
+wanted_literals(const struct node_wanted *w, struct wanted_literals *out)
+{
+	size_t lo = 0, io = 0;
+	unsigned i;
+
+	out->levels[lo++] = '{';
+	out->indexes[io++] = '{';
+	for (i = 0; i < w->count; i++) {
+		lo += (size_t)snprintf(out->levels + lo, sizeof(out->levels) - lo, "%s%u", i > 0 ? "," : "", w->levels[i]);
+		io += (size_t)snprintf(out->indexes + io, sizeof(out->indexes) - io, "%s%" PRIu64, i > 0 ? "," : "",
+		    w->indexes[i]);
+	}
+	out->levels[lo++] = '}';
+	out->levels[lo] = '\0';
+	out->indexes[io++] = '}';
+	out->indexes[io] = '\0';
+}
+
+/*
+ * Puts the node rows of res (columns col..col+3: level, index, hash, "this
+ * transaction has written nothing") into the cache. With `remember`, they
+ * also go into that subtree cache, but only when this transaction has
  * written nothing (a row it wrote itself, an append earlier in the same
  * transaction, could still roll back, and another append would then store
  * a different hash at that place) and only nodes inside the first `durable`
  * leaves, which are known to be on disk: appends commit before their WAL
  * flush (rpc_job.c), and a node a PostgreSQL crash took back would be
- * replaced by another hash. */
+ * replaced by another hash.
+ */
+static void
+node_rows_put(struct node_cache *c, const PGresult *res, int col, struct subtree_cache *remember, uint64_t durable)
+{
+	int r;
+
+	for (r = 0; r < PQntuples(res); r++)
+		if (!PQgetisnull(res, r, col + 2) && PQgetlength(res, r, col + 2) == MERKLE_HASH_LEN) {
+			unsigned level = (unsigned)atoi(PQgetvalue(res, r, col));
+			uint64_t index = strtoull(PQgetvalue(res, r, col + 1), NULL, 10);
+			const uint8_t *hash = (const uint8_t *)PQgetvalue(res, r, col + 2);
+
+			node_cache_put(c, level, index, hash);
+			/* binary bool: 1 when no write of this transaction can be among the rows */
+			if (remember != NULL && PQgetlength(res, r, col + 3) == 1 && PQgetvalue(res, r, col + 3)[0] == 1 &&
+			    level < 64 && index < durable >> level)
+				subtree_cache_put(remember, level, index, hash);
+		}
+}
+
+/* Fetches the wanted nodes into the cache in one query (and into
+ * `remember` as node_rows_put says). */
 static bool
 node_cache_load(struct node_cache *c, const struct node_wanted *w, struct subtree_cache *remember, uint64_t durable,
     struct vl_error *err)
 {
-	char levels[2 * MERKLE_MAX_LEVELS * 4 + 3], indexes[2 * MERKLE_MAX_LEVELS * 21 + 3];
-	const char *params[3] = {c->reader.log_id, levels, indexes};
-	size_t lo = 0, io = 0;
+	struct wanted_literals lit;
+	const char *params[3] = {c->reader.log_id, lit.levels, lit.indexes};
 	PGresult *res;
-	unsigned i;
-	int r;
 
 	if (w->count == 0 || w->overflow)
 		return true;  /* nothing to fetch, or too much: the walk reads as it goes */
-	levels[lo++] = '{';
-	indexes[io++] = '{';
-	for (i = 0; i < w->count; i++) {
-		lo += (size_t)snprintf(levels + lo, sizeof(levels) - lo, "%s%u", i > 0 ? "," : "", w->levels[i]);
-		io += (size_t)snprintf(indexes + io, sizeof(indexes) - io, "%s%" PRIu64, i > 0 ? "," : "", w->indexes[i]);
-	}
-	levels[lo++] = '}';
-	levels[lo] = '\0';
-	indexes[io++] = '}';
-	indexes[io] = '\0';
+	wanted_literals(w, &lit);
 	res = store_exec_prepared(c->reader.conn, &nodes_statement, params, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(c->reader.conn, res, "log nodes", err);
 		PQclear(res);
 		return false;
 	}
-	for (r = 0; r < PQntuples(res); r++)
-		if (PQgetlength(res, r, 2) == MERKLE_HASH_LEN) {
-			unsigned level = (unsigned)atoi(PQgetvalue(res, r, 0));
-			uint64_t index = strtoull(PQgetvalue(res, r, 1), NULL, 10);
-			const uint8_t *hash = (const uint8_t *)PQgetvalue(res, r, 2);
-
-			node_cache_put(c, level, index, hash);
-			/* binary bool: 1 when no write of this transaction can be among the rows */
-			if (remember != NULL && PQgetlength(res, r, 3) == 1 && PQgetvalue(res, r, 3)[0] == 1 &&
-			    level < 64 && index < durable >> level)
-				subtree_cache_put(remember, level, index, hash);
-		}
+	node_rows_put(c, res, 0, remember, durable);
 	PQclear(res);
 	return true;
 }
@@ -242,17 +290,49 @@ publish_checkpoint(PGconn *conn, const struct tlog *log, uint64_t size, const ui
 	return ok;
 }
 
-/* The first `size` leaves are on disk: what the subtree cache may keep
- * grows to them (node_cache_load). */
+/* Raises a size a log keeps for all workers (durable_size, seen_size) to
+ * at least `size`. Those are the only fields of a log that change after
+ * tlog_open: atomic, and written through a const log. */
 static void
-durable_raise(const struct tlog *log, uint64_t size)
+size_raise(const _Atomic uint64_t *field, uint64_t size)
 {
-	/* The one field of a log that changes after tlog_open: atomic. */
-	_Atomic uint64_t *durable = (_Atomic uint64_t *)&log->durable_size;
-	uint64_t seen = atomic_load(durable);
+	_Atomic uint64_t *f = (_Atomic uint64_t *)field;
+	uint64_t seen = atomic_load(f);
 
-	while (seen < size && !atomic_compare_exchange_weak(durable, &seen, size))
+	while (seen < size && !atomic_compare_exchange_weak(f, &seen, size))
 		;
+}
+
+/* The latest checkpoint from columns col.. of row 0 of res (tree_size,
+ * root_hash, note, "WAL flushed up to what this statement saw"; binary), as
+ * tlog_latest() returns it. */
+static bool
+latest_from_row(PGconn *conn, const struct tlog *log, const PGresult *res, int col, uint64_t *size,
+    uint8_t root[MERKLE_HASH_LEN], char **note, struct vl_error *err)
+{
+	bool durable;
+
+	if (PQntuples(res) < 1 || PQgetlength(res, 0, col) != 8 || PQgetlength(res, 0, col + 1) != MERKLE_HASH_LEN)
+		return vl_error_set(err, VL_DATA_LOSS, "log %s has no checkpoint", log->log_id);
+	*size = 0;
+	for (int i = 0; i < 8; i++)
+		*size = *size << 8 | (uint8_t)PQgetvalue(res, 0, col)[i];
+	/* Not yet flushed: make this transaction wait for the flush when it
+	 * commits (or now, outside a transaction), so that no checkpoint
+	 * reaches a reader that a crash of PostgreSQL could still take back. */
+	durable = PQgetvalue(res, 0, col + 3)[0] != 0;
+	if (!durable) {
+		durable = PQtransactionStatus(conn) == PQTRANS_IDLE;  /* the barrier commits at once */
+		if (!store_wal_barrier(conn, err))
+			return false;
+	}
+	if (durable)
+		size_raise(&log->durable_size, *size);
+	size_raise(&log->seen_size, *size);
+	memcpy(root, PQgetvalue(res, 0, col + 1), MERKLE_HASH_LEN);
+	if (note != NULL)
+		*note = xstrndup(PQgetvalue(res, 0, col + 2), (size_t)PQgetlength(res, 0, col + 2));
+	return true;
 }
 
 bool
@@ -261,45 +341,17 @@ tlog_latest(PGconn *conn, const struct tlog *log, uint64_t *size, uint8_t root[M
 {
 	const char *params[1] = {log->log_id};
 	PGresult *res;
-	bool ok = false, durable;
+	bool ok;
 
 	if (note != NULL)
 		*note = NULL;
-	/* The last column says whether everything this statement could see is
-	 * already on disk: appends commit without waiting for the WAL flush
-	 * (rpc_job.c), so a checkpoint can be visible a moment before it is
-	 * durable. The WAL insert position is read after the statement's
-	 * snapshot was taken, so if the flush position has reached it, the
-	 * checkpoint read is durable. */
 	res = store_exec_prepared(conn, &latest_statement, params, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, "log checkpoint", err);
 		PQclear(res);
 		return false;
 	}
-	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8 || PQgetlength(res, 0, 1) != MERKLE_HASH_LEN) {
-		vl_error_set(err, VL_DATA_LOSS, "log %s has no checkpoint", log->log_id);
-		goto out;
-	}
-	*size = 0;
-	for (int i = 0; i < 8; i++)
-		*size = *size << 8 | (uint8_t)PQgetvalue(res, 0, 0)[i];
-	/* Not yet: make this transaction wait for the flush when it commits
-	 * (or now, outside a transaction), so that no checkpoint reaches a
-	 * reader that a crash of PostgreSQL could still take back. */
-	durable = PQgetvalue(res, 0, 3)[0] != 0;
-	if (!durable) {
-		durable = PQtransactionStatus(conn) == PQTRANS_IDLE;  /* the barrier commits at once */
-		if (!store_wal_barrier(conn, err))
-			goto out;
-	}
-	if (durable)
-		durable_raise(log, *size);
-	memcpy(root, PQgetvalue(res, 0, 1), MERKLE_HASH_LEN);
-	if (note != NULL)
-		*note = xstrndup(PQgetvalue(res, 0, 2), (size_t)PQgetlength(res, 0, 2));
-	ok = true;
-out:
+	ok = latest_from_row(conn, log, res, 0, size, root, note, err);
 	PQclear(res);
 	return ok;
 }
@@ -735,6 +787,8 @@ proof_nodes_load(const struct tlog *log, struct node_cache *local, const struct 
 		return true;  /* cannot happen for proofs; the walk would read as it goes */
 	memset(&missing, 0, sizeof(missing));
 	for (i = 0; i < w->count; i++) {
+		if (node_cache_has(local, w->levels[i], w->indexes[i]))
+			continue;  /* prefetched (tlog_inclusion_proof_latest) */
 		if (subtree_cache_get(log->subtrees, w->levels[i], w->indexes[i], hash)) {
 			node_cache_put(local, w->levels[i], w->indexes[i], hash);
 		} else {
@@ -750,12 +804,13 @@ proof_nodes_load(const struct tlog *log, struct node_cache *local, const struct 
  * checkpoint's size. */
 static bool
 inclusion_proof_within(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t size, uint64_t latest,
-    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
+    const struct node_cache *prefetched, uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
 {
 	struct node_wanted wanted;
 	struct node_cache cache;
 	uint8_t (*dry)[MERKLE_HASH_LEN] = NULL;
 	size_t dry_count = 0;
+	unsigned i;
 
 	*proof = NULL;
 	*count = 0;
@@ -769,6 +824,8 @@ inclusion_proof_within(PGconn *conn, const struct tlog *log, uint64_t index, uin
 	memset(&cache, 0, sizeof(cache));
 	cache.reader.conn = conn;
 	cache.reader.log_id = log->log_id;
+	for (i = 0; prefetched != NULL && i < prefetched->count; i++)
+		node_cache_put(&cache, prefetched->nodes[i].level, prefetched->nodes[i].index, prefetched->nodes[i].hash);
 	if (!merkle_inclusion_proof(index, size, node_record, &wanted, &dry, &dry_count, err))
 		return false;
 	free(dry);
@@ -788,20 +845,70 @@ tlog_inclusion_proof(PGconn *conn, const struct tlog *log, uint64_t index, uint6
 	*count = 0;
 	if (!tlog_latest(conn, log, &latest, root, NULL, err))
 		return false;
-	return inclusion_proof_within(conn, log, index, size, latest, proof, count, err);
+	return inclusion_proof_within(conn, log, index, size, latest, NULL, proof, count, err);
 }
 
+/*
+ * Against the latest checkpoint, in one round trip when the log has not
+ * moved much: the nodes a proof needs depend on the tree size, so the
+ * walk is planned for the size this instance saw last; the checkpoint and
+ * those of its nodes that are not cached come in one statement. When the
+ * latest size turns out different, the walk for it fetches what is still
+ * missing, so the proof is the same either way.
+ */
 bool
 tlog_inclusion_proof_latest(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t *size,
     uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)
 {
-	uint8_t root[MERKLE_HASH_LEN];
+	uint64_t guess = atomic_load(&log->seen_size);
+	uint8_t root[MERKLE_HASH_LEN], hash[MERKLE_HASH_LEN], (*dry)[MERKLE_HASH_LEN] = NULL;
+	struct node_wanted wanted, missing;
+	struct wanted_literals lit;
+	struct node_cache prefetched;
+	const char *params[3] = {log->log_id, lit.levels, lit.indexes};
+	size_t dry_count = 0;
+	PGresult *res;
+	unsigned i;
+	bool ok;
 
 	*proof = NULL;
 	*count = 0;
-	if (!tlog_latest(conn, log, size, root, NULL, err))
+	memset(&wanted, 0, sizeof(wanted));
+	memset(&missing, 0, sizeof(missing));
+	if (index < guess) {
+		if (!merkle_inclusion_proof(index, guess, node_record, &wanted, &dry, &dry_count, err))
+			return false;
+		free(dry);
+		for (i = 0; i < wanted.count && !wanted.overflow; i++)
+			if (!subtree_cache_get(log->subtrees, wanted.levels[i], wanted.indexes[i], hash)) {
+				missing.levels[missing.count] = wanted.levels[i];
+				missing.indexes[missing.count] = wanted.indexes[i];
+				missing.count++;
+			}
+	}
+	if (missing.count == 0) {
+		/* All cached (or nothing to plan for): the checkpoint alone. */
+		if (!tlog_latest(conn, log, size, root, NULL, err))
+			return false;
+		return inclusion_proof_within(conn, log, index, *size, *size, NULL, proof, count, err);
+	}
+	wanted_literals(&missing, &lit);
+	res = store_exec_prepared(conn, &latest_and_nodes_statement, params, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		store_error_from_result(conn, res, "log checkpoint", err);
+		PQclear(res);
 		return false;
-	return inclusion_proof_within(conn, log, index, *size, *size, proof, count, err);
+	}
+	memset(&prefetched, 0, sizeof(prefetched));
+	/* The checkpoint first: it raises durable_size, which decides which
+	 * of the nodes read with it may be cached. */
+	ok = latest_from_row(conn, log, res, 0, size, root, NULL, err);
+	if (ok)
+		node_rows_put(&prefetched, res, 4, log->subtrees, atomic_load(&log->durable_size));
+	PQclear(res);
+	if (!ok)
+		return false;
+	return inclusion_proof_within(conn, log, index, *size, *size, &prefetched, proof, count, err);
 }
 
 /* The checks and the walk of tlog_consistency_proof(), given the latest
