@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Read caches with two vledgerd processes on one database: a (the default
-# subtree cache) and b (--node-cache-mb 0: every node from the database).
+# subtree cache) and b (--node-cache-mb 0: every node from the database;
+# --no-prepared-statements: every statement, the pipelined write tail's
+# too, parsed anew, as behind PgBouncer in transaction pooling mode).
 #
 # 1. Proofs: a serves inclusion and consistency proofs, the log then grows
 #    through b (past two powers of two), and a's proofs, at the old sizes
@@ -17,7 +19,7 @@ dur_setup
 
 dur_start a --credential-key "$VL_TMP/credential.key"
 vl_wait_ready a
-dur_start b --credential-key "$VL_TMP/credential.key" --node-cache-mb 0
+dur_start b --credential-key "$VL_TMP/credential.key" --node-cache-mb 0 --no-prepared-statements
 vl_wait_ready b
 url_a=$(vl_url a)
 url_b=$(vl_url b)
