@@ -14,26 +14,18 @@ KILLS=${DUR_KILLS:-12}
 dur_start a
 vl_wait_ready a
 url=$(vl_url a)
-token_file="$VL_TMP/a/state/admin.token"
 vkey="$VL_TMP/a/state/log.vkey"
 
-node "$DUR_CLIENT" load --url "$url" --token-file "$token_file" --out "$VL_TMP/receipts.jsonl" \
-	--concurrency 24 --timeout-ms 5000 --client-timeout-ms 10000 --prefix crash >"$VL_TMP/client.out" 2>&1 &
-client=$!
-DUR_BG+=("$client")
-
-acked() { cat "$VL_TMP/receipts.jsonl" 2>/dev/null | wc -l; }
-# Let the load get going before the first kill.
-for _ in $(seq 1 100); do [ "$(acked)" -ge 20 ] && break; sleep 0.1; done
-[ "$(acked)" -ge 20 ] || fail "no load: $(cat "$VL_TMP/client.out")"
+dur_load_start a crash 10000
+client=$DUR_LOAD_PID
 
 progress=0
 for i in $(seq 1 "$KILLS"); do
-	before=$(acked)
+	before=$(dur_acked)
 	# 0.3 to 1.5 s of load, then the kill: lands mid-transaction, mid-commit
 	# or mid-reply, wherever it falls.
 	sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.3 + 1.2 * r / 32767 }')"
-	at=$(acked)
+	at=$(dur_acked)
 	dur_kill9 a
 	kill -0 "$client" 2>/dev/null || fail "the load client stopped: $(cat "$VL_TMP/client.out")"
 	[ "$at" -gt "$before" ] && progress=$((progress + 1))
@@ -48,7 +40,7 @@ wait "$client" || fail "load client: $(cat "$VL_TMP/client.out")"
 echo "client: $(tail -1 "$VL_TMP/client.out")"
 # Every kill but perhaps one or two right after a restart landed under load.
 [ "$progress" -ge $((KILLS - 2)) ] || fail "only $progress of $KILLS kill intervals saw writes acknowledged"
-pass "$KILLS kill -9 of vledgerd under load of 24 concurrent writers ($(acked) receipts)"
+pass "$KILLS kill -9 of vledgerd under load of 24 concurrent writers ($(dur_acked) receipts)"
 
 dur_check_log "$url" "$vkey" "$VL_TMP/receipts.jsonl"
 dur_check_acked_orgs "$VL_TMP/receipts.jsonl"

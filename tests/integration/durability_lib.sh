@@ -9,6 +9,7 @@
 #   dur_start NAME [flags]    # vledgerd on a fixed port per NAME (kept across restarts)
 #   dur_kill9 NAME            # SIGKILL, and reap it
 #   dur_client ARGS...        # node durability_client.mjs ARGS...
+#   dur_load_start NAME ...   # 24 writers in the background; dur_acked counts receipts
 #   dur_pg_stop / dur_pg_start
 source "$VLEDGER_SOURCE_DIR/tests/lib/pg.sh"
 source "$VLEDGER_SOURCE_DIR/tests/integration/lib.sh"
@@ -72,6 +73,23 @@ dur_kill9() {
 	kill -KILL "${VL_PID[$name]}"
 	wait "${VL_PID[$name]}" 2>/dev/null || true
 	unset "VL_PID[$name]"
+}
+
+# Receipts the load client has written down so far.
+dur_acked() { cat "$VL_TMP/receipts.jsonl" 2>/dev/null | wc -l; }
+
+# Starts the load client (24 writers, 5 s deadline per call) against
+# vledgerd NAME in the background, writing every receipt to
+# $VL_TMP/receipts.jsonl, and returns once 20 were acknowledged. Its PID is
+# DUR_LOAD_PID (killed at exit if still running; SIGTERM makes it finish).
+dur_load_start() { # dur_load_start NAME PREFIX CLIENT_TIMEOUT_MS
+	node "$DUR_CLIENT" load --url "$(vl_url "$1")" --token-file "$VL_TMP/$1/state/admin.token" \
+		--out "$VL_TMP/receipts.jsonl" --concurrency 24 --timeout-ms 5000 --client-timeout-ms "$3" \
+		--prefix "$2" >"$VL_TMP/client.out" 2>&1 &
+	DUR_LOAD_PID=$!
+	DUR_BG+=("$DUR_LOAD_PID")
+	for _ in $(seq 1 100); do [ "$(dur_acked)" -ge 20 ] && break; sleep 0.1; done
+	[ "$(dur_acked)" -ge 20 ] || fail "no load: $(cat "$VL_TMP/client.out")"
 }
 
 # In the foreground only: in the background, start node itself (node "$DUR_CLIENT" ... &) so

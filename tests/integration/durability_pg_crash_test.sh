@@ -22,17 +22,10 @@ KILLS=${DUR_PG_KILLS:-5}
 dur_start a
 vl_wait_ready a
 url=$(vl_url a)
-token_file="$VL_TMP/a/state/admin.token"
 vkey="$VL_TMP/a/state/log.vkey"
 
-node "$DUR_CLIENT" load --url "$url" --token-file "$token_file" --out "$VL_TMP/receipts.jsonl" \
-	--concurrency 24 --timeout-ms 5000 --client-timeout-ms 15000 --prefix pgcrash >"$VL_TMP/client.out" 2>&1 &
-client=$!
-DUR_BG+=("$client")
-
-acked() { cat "$VL_TMP/receipts.jsonl" 2>/dev/null | wc -l; }
-for _ in $(seq 1 100); do [ "$(acked)" -ge 20 ] && break; sleep 0.1; done
-[ "$(acked)" -ge 20 ] || fail "no load: $(cat "$VL_TMP/client.out")"
+dur_load_start a pgcrash 15000
+client=$DUR_LOAD_PID
 
 # The postmaster and all its children at once, as a machine or OOM-killer
 # crash would: nothing gets to write its WAL buffers out.
@@ -48,18 +41,18 @@ pg_kill9() {
 
 progress=0
 for i in $(seq 1 "$KILLS"); do
-	before=$(acked)
+	before=$(dur_acked)
 	sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.5 + 1.5 * r / 32767 }')"
-	at=$(acked)
+	at=$(dur_acked)
 	pg_kill9
 	[ "$at" -gt "$before" ] && progress=$((progress + 1))
 	sleep 0.5
 	dur_pg_start
 	kill -0 "${VL_PID[a]}" 2>/dev/null || fail "vledgerd died with PostgreSQL: $(tail -5 "$VL_TMP/a/log")"
 	# Writes must be acknowledged again before the next crash.
-	for _ in $(seq 1 150); do [ "$(acked)" -gt "$at" ] && break; sleep 0.1; done
-	[ "$(acked)" -gt "$at" ] || fail "no write acknowledged within 15 s of PostgreSQL's restart $i"
-	echo "PostgreSQL crash $i at $(elapsed) s: $at receipts before it, $(acked) now"
+	for _ in $(seq 1 150); do [ "$(dur_acked)" -gt "$at" ] && break; sleep 0.1; done
+	[ "$(dur_acked)" -gt "$at" ] || fail "no write acknowledged within 15 s of PostgreSQL's restart $i"
+	echo "PostgreSQL crash $i at $(elapsed) s: $at receipts before it, $(dur_acked) now"
 done
 sleep 1
 kill -TERM "$client"
@@ -68,7 +61,7 @@ echo "client: $(tail -1 "$VL_TMP/client.out")"
 [ "$progress" -ge $((KILLS - 1)) ] || fail "only $progress of $KILLS crash intervals saw writes acknowledged"
 grep -q "database system was not properly shut down" "$PG_TEST_DIR/postgres.log" ||
 	fail "PostgreSQL did not go through crash recovery"
-pass "$KILLS kill -9 of PostgreSQL under load of 24 concurrent writers ($(acked) receipts); vledgerd recovered each time"
+pass "$KILLS kill -9 of PostgreSQL under load of 24 concurrent writers ($(dur_acked) receipts); vledgerd recovered each time"
 
 dur_check_log "$url" "$vkey" "$VL_TMP/receipts.jsonl"
 dur_check_acked_orgs "$VL_TMP/receipts.jsonl"
