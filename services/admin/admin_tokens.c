@@ -182,6 +182,8 @@ create_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	bool ok = false;
 	int kind, i;
 
+	/* After the append: entry index, response, COMMIT - pipelined (store.h). */
+	store_tail_allow(conn);
 	memset(&record, 0, sizeof(record));
 	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
 		return false;
@@ -347,6 +349,8 @@ revoke_token_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **respo
 	PGresult *res;
 	bool ok = false, was_active;
 
+	/* After the append: entry index, response, COMMIT - pipelined (store.h). */
+	store_tail_allow(conn);
 	memset(&record, 0, sizeof(record));
 	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
 		return false;

@@ -308,6 +308,8 @@ award_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, si
 	json_t *facts;
 	bool ok = false;
 
+	/* After the append: entry index, response, COMMIT - pipelined (store.h). */
+	store_tail_allow(conn);
 	memset(&list, 0, sizeof(list));
 	memset(&record, 0, sizeof(record));
 	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))

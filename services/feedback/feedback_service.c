@@ -107,6 +107,8 @@ issue_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, si
 	PGresult *res = NULL;
 	bool ok = false;
 
+	/* After the append: entry index, response, COMMIT - pipelined (store.h). */
+	store_tail_allow(conn);
 	memset(&record, 0, sizeof(record));
 	ticket_set_derive(call, req->shift_id, req->idempotency_key, (size_t)req->count, &set);
 	if (!idempotency_claim(conn, call, req->idempotency_key, &stored, &stored_len, err))
@@ -257,6 +259,8 @@ submit_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, s
 	bool ok = false;
 	size_t i;
 
+	/* After the append: entry index, response, COMMIT - pipelined (store.h). */
+	store_tail_allow(conn);
 	memset(&record, 0, sizeof(record));
 	SHA256((const uint8_t *)code, PII_TICKET_LEN, hash);
 	params[0] = (const char *)hash;

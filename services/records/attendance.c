@@ -116,6 +116,8 @@ check_in_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response,
 	json_t *facts;
 	bool ok = false;
 
+	/* After the append: entry index, response, COMMIT - pipelined (store.h). */
+	store_tail_allow(conn);
 	memset(&record, 0, sizeof(record));
 	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
 		return false;

@@ -64,6 +64,8 @@ void_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, siz
 	PGresult *res = NULL, *res2;
 	bool ok = false;
 
+	/* After the append: entry index, response, COMMIT - pipelined (store.h). */
+	store_tail_allow(conn);
 	memset(&record, 0, sizeof(record));
 	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
 		return false;
@@ -172,6 +174,8 @@ amend_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response, si
 	bool ok = false;
 	int minutes;
 
+	/* After the append: entry index, response, COMMIT - pipelined (store.h). */
+	store_tail_allow(conn);
 	memset(&record, 0, sizeof(record));
 	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
 		goto done;

@@ -125,6 +125,8 @@ register_job(PGconn *conn, struct rpc_call *call, void *ctx, uint8_t **response,
 	PGresult *res = NULL;
 	bool ok = false, have_index = false;
 
+	/* After the append: entry index, response, COMMIT - pipelined (store.h). */
+	store_tail_allow(conn);
 	memset(&record, 0, sizeof(record));
 	memset(&view, 0, sizeof(view));
 	if (!idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
