@@ -423,9 +423,10 @@ run(struct daemon *d)
 		event_add(d->sweep_timer, &every);
 	}
 	snprintf(listen_url, sizeof(listen_url), "%s://%s", d->tls != NULL ? "https" : "http", config->listen);
-	log_info("vledgerd %s listening on %s (max body %lld bytes, %lld database connections); public URL %s",
-	    VLEDGER_VERSION, listen_url, (long long)config->max_body_bytes, (long long)config->db_pool_size,
-	    config->public_url);
+	log_info("vledgerd %s listening on %s (max body %lld bytes, %lld database connections, statements %s,"
+	    " subtree cache %lld MiB); public URL %s", VLEDGER_VERSION, listen_url, (long long)config->max_body_bytes,
+	    (long long)config->db_pool_size, config->no_prepared_statements ? "not prepared" : "prepared",
+	    (long long)config->node_cache_mb, config->public_url);
 
 	event_base_dispatch(app->base);
 	status = 0;
