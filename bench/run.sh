@@ -235,12 +235,43 @@ storage_per_entry() {
 	psql -c "SELECT round((SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['logs','log_entries','log_nodes','log_checkpoints']::regclass[]) c) / greatest(count(*), 1)) FROM log_entries"
 }
 jget() { sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
+# Where the CPU goes during a workload, so that "CPU-bound" is a figure of
+# the run and not a guess: a snapshot is "wall-ns vledgerd-ticks
+# postgres-ticks machine-busy-ticks machine-all-ticks". PostgreSQL's are its
+# lasting processes (postmaster and children alive at both snapshots, i.e.
+# vledgerd's pooled backends); pgbench's backends exit before the second.
+clk_tck=$(getconf CLK_TCK)
+proc_ticks() { # PID... -> utime + stime, summed
+	local p t=0 v
+	for p in "$@"; do
+		v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || continue
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+cpu_snapshot() {
+	local pm
+	pm=$(head -n 1 "$work/pg/data/postmaster.pid" 2>/dev/null || echo 0)
+	# shellcheck disable=SC2046
+	echo "$(date +%s%N) $(proc_ticks "$vpid") $(proc_ticks "$pm" $(pgrep -P "$pm" 2>/dev/null)) $(awk '$1 == "cpu" {
+		busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat)"
+}
+# cpu_fields SNAPSHOT-BEFORE SNAPSHOT-AFTER -> ,"cpu_vledgerd":cores,"cpu_postgres":cores,"cpu_busy_pct":pct
+cpu_fields() {
+	awk -v a="$1" -v b="$2" -v hz="$clk_tck" 'BEGIN {
+		split(a, x, " "); split(b, y, " "); s = (y[1] - x[1]) / 1e9
+		if (s <= 0 || y[5] == x[5]) exit
+		printf ",\"cpu_vledgerd\":%.2f,\"cpu_postgres\":%.2f,\"cpu_busy_pct\":%.0f",
+			(y[2] - x[2]) / hz / s, (y[3] - x[3]) / hz / s, 100 * (y[4] - x[4]) / (y[5] - x[5]) }'
+}
 run_loadgen() { # WORKLOAD CONNECTIONS [args...] -> the JSON line
-	local wl=$1 n=$2 line
+	local wl=$1 n=$2 line before
 	shift 2
 	log "workload $wl: $n connections, ${duration}s"
+	before=$(cpu_snapshot)
 	line=$("$loadgen" --url "$url" --workload "$wl" --connections "$n" --duration "$duration" --warmup "$warmup" \
 		--server-pid "$vpid" "$@") || die "vledger-loadgen $wl failed"
+	line="${line%\}}$(cpu_fields "$before" "$(cpu_snapshot)")}"
 	log "  $line"
 	printf '%s\n' "$line"
 }
@@ -251,6 +282,9 @@ row() {
 	tp=$(jget "$j" throughput_rps)
 	[ "$(jget "$j" workload)" != idle ] || tp="—" # connections held, not a rate
 	rows+=("| $1 | $2 | $(jget "$j" requests) | $tp | $(jget "$j" p50_ms) | $(jget "$j" p99_ms) | $(jget "$j" max_ms) | $(jget "$j" errors) | $(fmt_rss "$(jget "$j" rss_max_kb)") | $4 | $5 | $6 |")
+	if [ -n "$(jget "$j" cpu_busy_pct)" ]; then
+		notes+=("$1: CPU: machine $(jget "$j" cpu_busy_pct) % busy; vledgerd $(jget "$j" cpu_vledgerd) cores, PostgreSQL $(jget "$j" cpu_postgres) cores")
+	fi
 	if awk -v c="$(jget "$j" loadgen_cpu)" 'BEGIN { exit !(c > 0.8) }'; then
 		notes+=("$1: the load generator used $(jget "$j" loadgen_cpu) of a core; the rate may be its limit, not vledgerd's")
 	fi
@@ -291,7 +325,9 @@ pgbench_run() { # SECONDS [extra args] -> pgbench's report
 psql -c CHECKPOINT
 log "pgbench: $conns clients, ${duration}s"
 [ "$smoke" = 1 ] || pgbench_run "${warmup%.*}" >/dev/null || die "pgbench warm-up failed"
+cpu_before=$(cpu_snapshot)
 pgbench_out=$(pgbench_run "$duration" -l --log-prefix="$work/pgbench/tx") || { printf '%s\n' "$pgbench_out" >&2; die "pgbench failed"; }
+pgbench_cpu=$(cpu_fields "$cpu_before" "$(cpu_snapshot)")
 log "  $(grep -E '^(tps|latency average|number of failed)' <<<"$pgbench_out" | tr '\n' ' ')"
 pg_tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$pgbench_out" | head -n 1 | awk '{ printf "%.1f", $1 }')
 pg_failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$pgbench_out")
@@ -304,6 +340,7 @@ pg_json=$(cat "$work"/pgbench/tx.* | awk -v tps="$pg_tps" -v failed="${pg_failed
 			printf "{\"requests\":%d,\"throughput_rps\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"errors\":%d,\"rss_max_kb\":-1}\n",
 				n, tps, p50 / 1000, p99 / 1000, v[n] / 1000, failed
 		}')
+pg_json="${pg_json%\}}$pgbench_cpu}"
 row "pgbench INSERT (baseline)" "$conns" "$pg_json" "—" "—" "—"
 
 # 2. GET /healthz on this vledgerd.
@@ -402,6 +439,7 @@ report() {
 - machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r); load generator on the same machine
 - PostgreSQL $pg_version ($pg_settings), fresh cluster; vledgerd --db-pool-size ${pool:-default}
 - each workload: ${warmup} s warm-up, then ${duration} s measured (idle: held ${idle_hold} s); latencies are every request's, exact; errors count warm-up and drain too
+- CPU notes below the table: over each whole workload, warm-up included, of $(nproc) cores; PostgreSQL counts its processes alive at both ends (vledgerd's pooled backends; pgbench's own backends are not counted)
 - log: $entries entries after append, $storage bytes of log tables per entry; vledgerd RSS at the end $(fmt_rss "$rss_end") MB, peak (VmHWM) $(fmt_rss "$hwm") MB
 
 | workload | connections | requests | throughput (req/s) | p50 ms | p99 ms | max ms | errors | vledgerd RSS MB | baseline | ratio / target | result |
