@@ -508,12 +508,18 @@ static bool
 entry_bytes(const char *kind, const char *actor, const json_t *facts, char **out, size_t *len, struct vl_error *err)
 {
 	json_t *obj = json_object();
+	struct timespec ts;
 	char now[40];
 	const char *key;
 	json_t *value;
 	bool ok;
 
-	codec_timestamp_format((int64_t)time(NULL), 0, now);
+	/* The precise clock, not time(): time() reads a coarse clock that can
+	 * still show the previous second for a few milliseconds after
+	 * PostgreSQL's now() (gettimeofday) has moved on, and an entry would
+	 * then be older than the rows its transaction created. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	codec_timestamp_format((int64_t)ts.tv_sec, 0, now);
 	json_object_set_new(obj, "kind", json_string(kind));
 	json_object_set_new(obj, "time", json_string(now));
 	json_object_set_new(obj, "actor", json_string(actor));
