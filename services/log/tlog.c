@@ -19,6 +19,18 @@
 #include "vledger/store.h"
 #include "vledger/subtree_cache.h"
 
+/* A bigint column in binary format. */
+static uint64_t
+int8_value(const PGresult *res, int row, int col)
+{
+	const uint8_t *p = (const uint8_t *)PQgetvalue(res, row, col);
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 /* Reads complete-subtree hashes from log_nodes for the merkle functions. */
 struct node_reader {
 	PGconn *conn;
@@ -314,9 +326,7 @@ latest_from_row(PGconn *conn, const struct tlog *log, const PGresult *res, int c
 
 	if (PQntuples(res) < 1 || PQgetlength(res, 0, col) != 8 || PQgetlength(res, 0, col + 1) != MERKLE_HASH_LEN)
 		return vl_error_set(err, VL_DATA_LOSS, "log %s has no checkpoint", log->log_id);
-	*size = 0;
-	for (int i = 0; i < 8; i++)
-		*size = *size << 8 | (uint8_t)PQgetvalue(res, 0, col)[i];
+	*size = int8_value(res, 0, col);
 	/* Not yet flushed: make this transaction wait for the flush when it
 	 * commits (or now, outside a transaction), so that no checkpoint
 	 * reaches a reader that a crash of PostgreSQL could still take back. */
@@ -571,51 +581,65 @@ tlog_take_appended(void)
 	return was;
 }
 
-/* The right edge of the tree of `size` leaves from the head row: one hash
- * per set bit of size, highest level first (sql/013_log_heads.sql). */
+/* The right edge of the tree of `size` leaves: the complete subtree of
+ * each set bit of size, (k, (size >> k) - 1), highest level first - the
+ * order of log_heads.right_edge (sql/013_log_heads.sql). */
+struct right_edge {
+	unsigned count;
+	unsigned levels[64];
+	uint64_t indexes[64];
+};
+
+static void
+right_edge_of(uint64_t size, struct right_edge *e)
+{
+	int k;
+
+	e->count = 0;
+	for (k = 63; k >= 0; k--)
+		if (size >> k & 1) {
+			e->levels[e->count] = (unsigned)k;
+			e->indexes[e->count] = (size >> k) - 1;
+			e->count++;
+		}
+}
+
+/* The right edge of the tree of `size` leaves, from the head row, into the
+ * cache. */
 static bool
 head_edge_load(struct node_cache *c, uint64_t size, const uint8_t *edge, size_t edge_len, const char *log_id,
     struct vl_error *err)
 {
-	uint64_t pos = 0;
-	size_t off = 0;
-	int k;
+	struct right_edge e;
+	unsigned i;
 
-	if (edge_len != (size_t)__builtin_popcountll(size) * MERKLE_HASH_LEN)
+	right_edge_of(size, &e);
+	if (edge_len != e.count * MERKLE_HASH_LEN)
 		return vl_error_set(err, VL_DATA_LOSS, "log %s: the head row's right edge has %zu bytes for a tree of %" PRIu64
 		    " entries; run vledgerd --verify-storage", log_id, edge_len, size);
-	for (k = 63; k >= 0; k--) {
-		if ((size & ((uint64_t)1 << k)) == 0)
-			continue;
-		node_cache_put(c, (unsigned)k, pos >> k, edge + off);
-		off += MERKLE_HASH_LEN;
-		pos += (uint64_t)1 << k;
-	}
+	for (i = 0; i < e.count; i++)
+		node_cache_put(c, e.levels[i], e.indexes[i], edge + i * MERKLE_HASH_LEN);
 	return true;
 }
 
 /* The right edge of the tree of `size` leaves, from the cache (which holds
- * the old edge and the nodes the append completed), as head_edge_load
- * reads it. Returns malloc'd bytes (caller frees); *len gets their count. */
+ * the old edge and the nodes the append completed), as the head row keeps
+ * it. Returns malloc'd bytes (caller frees); *len gets their count. */
 static uint8_t *
 head_edge_from(struct node_cache *c, uint64_t size, size_t *len, struct vl_error *err)
 {
-	uint8_t *edge = xmalloc((size_t)__builtin_popcountll(size) * MERKLE_HASH_LEN + 1);
-	uint64_t pos = 0;
-	size_t off = 0;
-	int k;
+	struct right_edge e;
+	uint8_t *edge;
+	unsigned i;
 
-	for (k = 63; k >= 0; k--) {
-		if ((size & ((uint64_t)1 << k)) == 0)
-			continue;
-		if (!node_cache_read(c, (unsigned)k, pos >> k, edge + off, err)) {
+	right_edge_of(size, &e);
+	edge = xmalloc(e.count * MERKLE_HASH_LEN + 1);
+	for (i = 0; i < e.count; i++)
+		if (!node_cache_read(c, e.levels[i], e.indexes[i], edge + i * MERKLE_HASH_LEN, err)) {
 			free(edge);
 			return NULL;
 		}
-		off += MERKLE_HASH_LEN;
-		pos += (uint64_t)1 << k;
-	}
-	*len = off;
+	*len = e.count * MERKLE_HASH_LEN;
 	return edge;
 }
 
@@ -698,9 +722,7 @@ tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *
 		vl_error_set(err, VL_DATA_LOSS, "log %s has no head row (sql/013_log_heads.sql)", log->log_id);
 		goto fail;
 	}
-	index = 0;
-	for (i = 0; i < 8; i++)
-		index = index << 8 | (uint8_t)PQgetvalue(res, 0, 0)[i];
+	index = int8_value(res, 0, 0);
 	ok = head_edge_load(&cache, index, (const uint8_t *)PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1),
 	    log->log_id, err);
 	PQclear(res);
@@ -1088,11 +1110,11 @@ check_head(PGconn *conn, const struct tlog *log, uint64_t size, struct level_has
 	const char *params[1] = {log->log_id};
 	uint8_t expected[MERKLE_HASH_LEN];
 	const uint8_t *edge;
-	uint64_t head = 0, pos = 0;
-	size_t off = 0;
+	struct right_edge e;
+	uint64_t head;
 	PGresult *res;
 	bool ok = false;
-	int k;
+	unsigned i;
 
 	if (!exec_params(conn, "SELECT tree_size, right_edge FROM log_heads WHERE log_id = $1", 1, params, NULL, NULL,
 	    PGRES_TUPLES_OK, &res, "log head", err))
@@ -1101,8 +1123,7 @@ check_head(PGconn *conn, const struct tlog *log, uint64_t size, struct level_has
 		vl_error_set(err, VL_DATA_LOSS, "verify: log %s has no head row", log->log_id);
 		goto out;
 	}
-	for (k = 0; k < 8; k++)
-		head = head << 8 | (uint8_t)PQgetvalue(res, 0, 0)[k];
+	head = int8_value(res, 0, 0);
 	if (head < size) {
 		vl_error_set(err, VL_DATA_LOSS, "verify: the head row says %" PRIu64 " entries, the checkpoint %" PRIu64,
 		    head, size);
@@ -1115,22 +1136,19 @@ check_head(PGconn *conn, const struct tlog *log, uint64_t size, struct level_has
 		goto out;
 	}
 	edge = (const uint8_t *)PQgetvalue(res, 0, 1);
-	if ((size_t)PQgetlength(res, 0, 1) != (size_t)__builtin_popcountll(size) * MERKLE_HASH_LEN) {
+	right_edge_of(size, &e);
+	if ((size_t)PQgetlength(res, 0, 1) != e.count * MERKLE_HASH_LEN) {
 		vl_error_set(err, VL_DATA_LOSS, "verify: the head row's right edge has the wrong length");
 		goto out;
 	}
-	for (k = 63; k >= 0; k--) {
-		if ((size & ((uint64_t)1 << k)) == 0)
-			continue;
-		if (!memory_node(h, (unsigned)k, pos >> k, expected, err))
+	for (i = 0; i < e.count; i++) {
+		if (!memory_node(h, e.levels[i], e.indexes[i], expected, err))
 			goto out;
-		if (memcmp(edge + off, expected, MERKLE_HASH_LEN) != 0) {
+		if (memcmp(edge + i * MERKLE_HASH_LEN, expected, MERKLE_HASH_LEN) != 0) {
 			vl_error_set(err, VL_DATA_LOSS, "verify: the head row's right edge differs from the stored tree at"
-			    " level %d", k);
+			    " level %u", e.levels[i]);
 			goto out;
 		}
-		off += MERKLE_HASH_LEN;
-		pos += (uint64_t)1 << k;
 	}
 	ok = true;
 out:

@@ -195,8 +195,8 @@ now_ms(void)
  * may not have arrived yet) or, rarely, reported something unasked
  * (a parameter change): reconnecting is right, or harmless. One poll(),
  * no round trip, so it costs nothing on the normal path. A connection left
- * inside a transaction by a job is not reused either: the next job's BEGIN
- * would run inside it. */
+ * inside a transaction or in pipeline mode by a job is not reused either:
+ * the next job's statements would run inside them. */
 static const char *
 conn_unusable(PGconn *conn)
 {
@@ -206,6 +206,8 @@ conn_unusable(PGconn *conn)
 		return "connection failed";
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
 		return "left inside a transaction";
+	if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
+		return "left in pipeline mode";  /* a tail that could not be finished (tail.c) */
 	pfd.fd = PQsocket(conn);
 	pfd.events = POLLIN;
 	pfd.revents = 0;

@@ -115,9 +115,9 @@ store_tail_finish(PGconn *conn, const char *last_sql, struct vl_error *err)
 	if (!sent || PQpipelineSync(conn) != 1) {
 		if (sent)
 			store_error_from_result(conn, NULL, "database pipeline", err);
-		ok = false;
-		/* Nothing more can be read reliably: the connection is
-		 * reset by the pool before the next job (store.c). */
+		/* Nothing more can be read reliably. If the connection cannot
+		 * leave pipeline mode now, the pool resets it before the next
+		 * job (conn_unusable in store.c). */
 		PQexitPipelineMode(conn);
 		tail.active = NULL;
 		tail.allowed = NULL;
@@ -132,7 +132,7 @@ store_tail_finish(PGconn *conn, const char *last_sql, struct vl_error *err)
 
 			if (ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 				ok = false;
-				store_error_from_result(conn, st == PGRES_PIPELINE_ABORTED ? NULL : res, tail.what[i], err);
+				store_error_from_result(conn, res, tail.what[i], err);
 			}
 			PQclear(res);
 		}

@@ -70,12 +70,11 @@ rpc_job_run(PGconn *conn, void *arg)
 	 */
 	appended = tlog_take_appended();
 	if (store_tail_active(conn)) {
-		/* The append's pipelined tail (store.h): the COMMIT joins it. */
+		/* The append's pipelined tail (store.h): the COMMIT joins it.
+		 * A failure leaves the tail finished, or for rollback to finish. */
 		if (!store_tail_exec(conn, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, "commit", &job->err) ||
-		    !store_tail_finish(conn, "COMMIT", &job->err)) {
-			PQclear(PQexec(conn, "ROLLBACK"));
-			goto failed;
-		}
+		    !store_tail_finish(conn, "COMMIT", &job->err))
+			goto rollback;
 	} else {
 		res = PQexec(conn, appended ? "SET LOCAL synchronous_commit = off; COMMIT" : "COMMIT");
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -110,7 +109,6 @@ rollback:
 	}
 	res = PQexec(conn, "ROLLBACK");
 	PQclear(res);
-failed:
 	job->ok = false;
 	free(job->response);
 	job->response = NULL;
