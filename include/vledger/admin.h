@@ -67,6 +67,8 @@ VL_MUST_CHECK bool role_may(const struct rpc_call *call, unsigned roles, const c
  * is its organisation or below it; a team leader when org is its team and
  * SCOPE_TEAM_LEADER is in `allow`. Anyone else, or out of reach:
  * VL_PERMISSION_DENIED naming `field`. Runs in a store job. */
+/* The refusal of scope checks, with the field name. */
+#define SCOPE_REFUSAL_FMT "%s: outside what this token may act on"
 #define SCOPE_OFFICE 1u
 #define SCOPE_TEAM_LEADER 2u
 #define SCOPE_VOLUNTEER 4u  /* volunteer_scope_check only: the volunteer's own token */

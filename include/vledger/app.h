@@ -18,6 +18,7 @@ struct tlog;
 struct pii_keys;
 struct vc_signer;
 struct digest_set;
+struct rpc_batcher;
 
 struct app {
 	struct event_base *base;
@@ -31,6 +32,8 @@ struct app {
 	/* Certificate rows already found to match their certificate_issued
 	 * entry (certificates.h); owned; thread-safe, usable from store jobs. */
 	struct digest_set *certificate_checks;
+	/* RecordShift's sequencer (records.h, rpc_batch.h); loop thread only. */
+	struct rpc_batcher *shift_batcher;
 	struct migration_set migrations;
 	bool shutting_down;
 };

@@ -28,6 +28,15 @@ VL_MUST_CHECK bool idempotency_key_valid(const char *key, struct vl_error *err);
 VL_MUST_CHECK bool idempotency_claim(PGconn *conn, const struct rpc_call *call, const char *key,
     uint8_t **replay, size_t *replay_len, struct vl_error *err);
 
+/* The refusal of a key used before for another request. */
+#define IDEMPOTENCY_KEY_REUSED "idempotencyKey: already used for a different request; use a new key for a new request"
+
+/* SHA-256 over "service/method", a NUL and the packed request: what a key
+ * is bound to (the same request sent as JSON or as Protobuf hashes alike).
+ * *procedure gets "service/method". For batched writes that claim keys in
+ * SQL (sql/015_record_shift_checks.sql). */
+void idempotency_request_hash(const struct rpc_call *call, uint8_t hash[32], char procedure[256]);
+
 VL_MUST_CHECK bool idempotency_record(PGconn *conn, const struct rpc_call *call, const char *key,
     const uint8_t *response, size_t response_len, struct vl_error *err);
 

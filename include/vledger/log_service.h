@@ -39,6 +39,20 @@ VL_MUST_CHECK bool log_record_append(PGconn *conn, const struct rpc_call *call, 
  * entry about a volunteer or an organisation's records should use this. */
 VL_MUST_CHECK bool log_record_append_about(PGconn *conn, const struct rpc_call *call, const char *kind, json_t *facts,
     const char *volunteer_id, const char *organization_id, struct log_record *record, struct vl_error *err);
+
+/* One entry of a batch for log_records_append_about(). */
+struct log_append {
+	const struct rpc_call *call;        /* whose token is the actor */
+	const char *kind;
+	json_t *facts;                      /* the function takes the reference */
+	const char *volunteer_id, *organization_id;  /* either may be NULL */
+	struct log_record *record;          /* filled; release it either way */
+};
+
+/* log_record_append_about() for a batch, in order, as ONE append
+ * (tlog_append_many: one checkpoint for all) and one index statement. */
+VL_MUST_CHECK bool log_records_append_about(PGconn *conn, struct log_append *items, size_t count,
+    struct vl_error *err);
 void log_record_release(struct log_record *record);
 
 /* A Receipt message that points into `receipt`; `hashes` must have room for

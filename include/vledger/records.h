@@ -21,6 +21,9 @@
 #include "vledger/rpc.h"
 #include "vledger/v1/records.pb-c.h"
 
+struct app;
+struct rpc_batcher;
+
 extern const struct rpc_method records_methods[];
 extern const size_t records_methods_count;
 
@@ -52,6 +55,16 @@ VL_MUST_CHECK bool records_text_valid(const char *field, const char *s, size_t m
     struct vl_error *err);
 VL_MUST_CHECK bool records_timestamp_valid(const char *field, const Google__Protobuf__Timestamp *t,
     struct vl_error *err);
+
+/* The refusals of those checks (also made in SQL for RecordShift's
+ * batches, sql/015_record_shift_checks.sql, and worded here once). */
+#define RECORDS_NO_ORGANIZATION "organizationId: no such organization"
+#define RECORDS_ORGANIZATION_KIND "organizationId: service is recorded for a TEAM or a COMMUNITY"
+#define RECORDS_NO_VOLUNTEER "volunteerId: no such volunteer"
+/* field, shift id, its start, its end */
+#define RECORDS_OVERLAP_FMT "%s: overlaps shift %s (%s to %s) of this volunteer"
+/* field, check-in id, its start */
+#define RECORDS_CHECKIN_OVERLAP_FMT "%s: overlaps the open check-in %s (since %s) of this volunteer"
 
 /* In a store job: where service is recorded (RecordShift, CheckIn) the
  * organisation must be a TEAM or COMMUNITY and both it and the volunteer
@@ -103,6 +116,10 @@ void records_get_volunteer_summary(struct rpc_call *call);
 void records_void_entry(struct rpc_call *call);
 void records_amend_shift(struct rpc_call *call);
 void records_list_entries(struct rpc_call *call);
+/* RecordShift, batched (record_shift.c): records_batcher_new() makes the
+ * sequencer its calls go through (app->shift_batcher). */
+void records_record_shift(struct rpc_call *call);
+struct rpc_batcher *records_batcher_new(struct app *app);
 
 /* "elderly_care" -> SHIFT_CATEGORY_ELDERLY_CARE; 0 for an unknown name. */
 int records_category_from_db(const char *name);

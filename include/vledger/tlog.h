@@ -86,6 +86,25 @@ const char *tlog_vkey(const struct tlog *log);
  * bytes is VL_INVALID_ARGUMENT. Must run inside a transaction. */
 VL_MUST_CHECK bool tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *actor,
     const json_t *facts, struct tlog_receipt *receipt, struct vl_error *err);
+
+/* One entry of a batch for tlog_append_many(); the strings and facts stay
+ * the caller's. */
+struct tlog_entry_in {
+	const char *kind;    /* [a-z_]+ */
+	const char *actor;
+	const json_t *facts;
+};
+
+/* Appends `count` entries (count >= 1) in order, as one append: the
+ * entries get consecutive leaf indexes, and ONE checkpoint is signed, for
+ * the tree that ends with the last of them. receipts[i] gets entry i's
+ * index, that checkpoint and its inclusion proof against it (free each
+ * with tlog_receipt_free; on failure all are freed already). The cost in
+ * the database is two statements whatever the count: this is how a batch
+ * of writes shares one lock, one signature and one flush. tlog_append()
+ * is tlog_append_many() of one entry. */
+VL_MUST_CHECK bool tlog_append_many(PGconn *conn, const struct tlog *log, size_t count,
+    const struct tlog_entry_in *in, struct tlog_receipt *receipts, struct vl_error *err);
 void tlog_receipt_free(struct tlog_receipt *receipt);
 
 /* True when this thread called tlog_append (successfully) since the last

@@ -157,7 +157,7 @@ scope_check(PGconn *conn, const struct principal *p, const char *org, unsigned a
 		break;
 	}
 	if (!within)
-		return vl_error_set(err, VL_PERMISSION_DENIED, "%s: outside what this token may act on", field);
+		return vl_error_set(err, VL_PERMISSION_DENIED, SCOPE_REFUSAL_FMT, field);
 	return true;
 }
 
@@ -171,7 +171,7 @@ volunteer_scope_check(PGconn *conn, const struct principal *p, const char *volun
 
 	if (p->role == VLEDGER__V1__ROLE__ROLE_VOLUNTEER) {
 		if ((allow & SCOPE_VOLUNTEER) == 0)
-			return vl_error_set(err, VL_PERMISSION_DENIED, "%s: outside what this token may act on", field);
+			return vl_error_set(err, VL_PERMISSION_DENIED, SCOPE_REFUSAL_FMT, field);
 		if (strcmp(volunteer_id, p->volunteer_id) != 0)
 			return vl_error_set(err, VL_PERMISSION_DENIED, "%s: a volunteer's token acts for that volunteer only",
 			    field);

@@ -10,6 +10,7 @@
 
 #include "vledger/codec.h"
 #include "vledger/log.h"
+#include "vledger/pg_array.h"
 #include "vledger/store.h"
 
 #define ENTRIES_PER_CALL 1000
@@ -53,34 +54,82 @@ log_record_append(PGconn *conn, const struct rpc_call *call, const char *kind, j
 	return true;
 }
 
+/* Every entry of a batch indexed in one statement: $1 log, $2 the first
+ * entry's leaf index (the others follow it), $3-$5 kinds, volunteers and
+ * organisations (NULL elements for none). */
 static const struct store_statement subjects_insert = {
-	"entry_subjects_insert",
-	"INSERT INTO entry_subjects (log_id, leaf_index, kind, volunteer_id, organization_id) VALUES ($1, $2, $3, $4, $5)",
-	5
+	"entry_subjects_insert_many",
+	"INSERT INTO entry_subjects (log_id, leaf_index, kind, volunteer_id, organization_id)"
+	" SELECT $1, $2::bigint + u.o - 1, u.k, u.v, u.g"
+	" FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u (k, v, g, o)", 5
 };
 
 bool
 log_record_append_about(PGconn *conn, const struct rpc_call *call, const char *kind, json_t *facts,
     const char *volunteer_id, const char *organization_id, struct log_record *record, struct vl_error *err)
 {
-	char index[24];
-	const char *params[5];
+	struct log_append one = {call, kind, facts, volunteer_id, organization_id, record};
 
-	/* Prepared before the append: it may run in a pipelined tail. */
-	if (!store_prepare(conn, &subjects_insert, err)) {
-		json_decref(facts);
-		memset(record, 0, sizeof(*record));
-		return false;
+	return log_records_append_about(conn, &one, 1, err);
+}
+
+bool
+log_records_append_about(PGconn *conn, struct log_append *items, size_t count, struct vl_error *err)
+{
+	struct tlog_entry_in *in = xcalloc(count, sizeof(*in));
+	struct tlog_receipt *receipts = xcalloc(count, sizeof(*receipts));
+	const char **kinds = xcalloc(count, sizeof(*kinds)), **volunteers = xcalloc(count, sizeof(*volunteers)),
+	    **orgs = xcalloc(count, sizeof(*orgs));
+	char first[24], *kind_list = NULL, *volunteer_list = NULL, *org_list = NULL;
+	const char *params[5];
+	size_t i;
+	bool ok = false;
+
+	for (i = 0; i < count; i++) {
+		const struct rpc_call *call = items[i].call;
+
+		memset(items[i].record, 0, sizeof(*items[i].record));
+		/* Public RPCs (feedback) have no token: their actor is "public". */
+		in[i].kind = items[i].kind;
+		in[i].actor = call->principal.token_id[0] != '\0' ? call->principal.token_id : "public";
+		in[i].facts = items[i].facts;
+		kinds[i] = items[i].kind;
+		volunteers[i] = items[i].volunteer_id;
+		orgs[i] = items[i].organization_id;
 	}
-	if (!log_record_append(conn, call, kind, facts, record, err))
-		return false;
-	snprintf(index, sizeof(index), "%llu", (unsigned long long)record->receipt.leaf_index);
-	params[0] = call->app->tlog->log_id;
-	params[1] = index;
-	params[2] = kind;
-	params[3] = volunteer_id;
-	params[4] = organization_id;
-	return store_tail_exec_prepared(conn, &subjects_insert, params, NULL, NULL, "entry index", err);
+	/* Prepared before the append: it may run in a pipelined tail. */
+	if (!store_prepare(conn, &subjects_insert, err) ||
+	    !tlog_append_many(conn, items[0].call->app->tlog, count, in, receipts, err))
+		goto out;
+	for (i = 0; i < count; i++) {
+		struct log_record *record = items[i].record;
+
+		record->receipt = receipts[i];
+		record->hashes = xcalloc(record->receipt.proof_count + 1, sizeof(*record->hashes));
+		log_receipt_message(&record->receipt, &record->message, record->hashes);
+	}
+	snprintf(first, sizeof(first), "%llu", (unsigned long long)receipts[0].leaf_index);
+	kind_list = pg_text_array(kinds, count);
+	volunteer_list = pg_text_array(volunteers, count);
+	org_list = pg_text_array(orgs, count);
+	params[0] = items[0].call->app->tlog->log_id;
+	params[1] = first;
+	params[2] = kind_list;
+	params[3] = volunteer_list;
+	params[4] = org_list;
+	ok = store_tail_exec_prepared(conn, &subjects_insert, params, NULL, NULL, "entry index", err);
+out:
+	for (i = 0; i < count; i++)
+		json_decref(items[i].facts);
+	free(kind_list);
+	free(volunteer_list);
+	free(org_list);
+	free(kinds);
+	free(volunteers);
+	free(orgs);
+	free(receipts);
+	free(in);
+	return ok;
 }
 
 void

@@ -1,6 +1,7 @@
 /*
- * tlog.c - the transparent log's storage: append, checkpoints, proofs,
- * tiles and the storage check. See tlog.h and sql/002_log.sql.
+ * tlog.c - the transparent log's storage: opening a log, checkpoints,
+ * proofs, tiles and the storage check. The append path is tlog_append.c.
+ * See tlog.h and sql/002_log.sql.
  */
 #include "vledger/tlog.h"
 
@@ -19,26 +20,10 @@
 #include "vledger/store.h"
 #include "vledger/subtree_cache.h"
 
-/* A bigint column in binary format. */
-static uint64_t
-int8_value(const PGresult *res, int row, int col)
-{
-	const uint8_t *p = (const uint8_t *)PQgetvalue(res, row, col);
-	uint64_t v = 0;
+#include "tlog_internal.h"
 
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* Reads complete-subtree hashes from log_nodes for the merkle functions. */
-struct node_reader {
-	PGconn *conn;
-	const char *log_id;
-};
-
-static bool
-node_read(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN], struct vl_error *err)
+bool
+tlog_node_read(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN], struct vl_error *err)
 {
 	struct node_reader *r = ctx;
 	char level_text[8], index_text[24];
@@ -63,12 +48,24 @@ node_read(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN
 	return ok;
 }
 
+void
+right_edge_of(uint64_t size, struct right_edge *e)
+{
+	int k;
+
+	e->count = 0;
+	for (k = 63; k >= 0; k--)
+		if (size >> k & 1) {
+			e->levels[e->count] = (unsigned)k;
+			e->indexes[e->count] = (size >> k) - 1;
+			e->count++;
+		}
+}
+
 /*
- * The append path reads only the right edge of the tree: the complete
- * subtrees of the tree of `index` leaves (its "frontier", one per set bit
- * of index) and the nodes the new leaf completes. Fetching the frontier in
- * one query and keeping the new nodes in memory turns ~2 log2(n) round
- * trips inside the log lock into one.
+ * The nodes one proof walk uses, in memory: prefetched in one query (see
+ * node_wanted below) or taken from the subtree cache, with the database as
+ * the fallback for anything missing.
  */
 struct node_cache {
 	struct node_reader reader;  /* the fallback for anything not cached */
@@ -109,7 +106,7 @@ node_cache_read(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HA
 			memcpy(out, c->nodes[i].hash, MERKLE_HASH_LEN);
 			return true;
 		}
-	return node_read(&c->reader, level, index, out, err);
+	return tlog_node_read(&c->reader, level, index, out, err);
 }
 
 static bool exec_params(PGconn *conn, const char *sql, int n, const char *const *values, const int *lengths,
@@ -509,293 +506,6 @@ tlog_receipt_for(PGconn *conn, const struct tlog *log, uint64_t index, struct tl
 	}
 	return true;
 fail:
-	tlog_receipt_free(receipt);
-	return false;
-}
-
-/* {"kind","time","actor"} + facts, canonicalised. */
-static bool
-entry_bytes(const char *kind, const char *actor, const json_t *facts, char **out, size_t *len, struct vl_error *err)
-{
-	json_t *obj = json_object();
-	struct timespec ts;
-	char now[40];
-	const char *key;
-	json_t *value;
-	bool ok;
-
-	/* The precise clock, not time(): time() reads a coarse clock that can
-	 * still show the previous second for a few milliseconds after
-	 * PostgreSQL's now() (gettimeofday) has moved on, and an entry would
-	 * then be older than the rows its transaction created. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	codec_timestamp_format((int64_t)ts.tv_sec, 0, now);
-	json_object_set_new(obj, "kind", json_string(kind));
-	json_object_set_new(obj, "time", json_string(now));
-	json_object_set_new(obj, "actor", json_string(actor));
-	json_object_foreach((json_t *)facts, key, value) {
-		if (json_object_get(obj, key) != NULL) {
-			json_decref(obj);
-			return vl_error_set(err, VL_INTERNAL, "log entry %s: fact \"%s\" clashes with a header field", kind,
-			    key);
-		}
-		json_object_set(obj, key, value);
-	}
-	ok = jcs_serialize(obj, out, len, err);
-	json_decref(obj);
-	return ok;
-}
-
-/* '{"\\x<hex>",...}': a bytea[] literal of the new nodes' hashes. */
-static char *
-hash_array_literal(const struct merkle_node *nodes, unsigned count)
-{
-	char *out = xmalloc((size_t)count * (2 * MERKLE_HASH_LEN + 6) + 3), *p = out;
-	unsigned i;
-
-	*p++ = '{';
-	for (i = 0; i < count; i++) {
-		if (i > 0)
-			*p++ = ',';
-		memcpy(p, "\"\\\\x", 4);
-		p += 4;
-		hex_encode(nodes[i].hash, MERKLE_HASH_LEN, p);
-		p += 2 * MERKLE_HASH_LEN;
-		*p++ = '"';
-	}
-	*p++ = '}';
-	*p = '\0';
-	return out;
-}
-
-/* Thread-local: set by tlog_append, read and cleared by the transaction's
- * owner (tlog_take_appended). */
-static _Thread_local bool appended_here;
-
-bool
-tlog_take_appended(void)
-{
-	bool was = appended_here;
-
-	appended_here = false;
-	return was;
-}
-
-/* The right edge of the tree of `size` leaves: the complete subtree of
- * each set bit of size, (k, (size >> k) - 1), highest level first - the
- * order of log_heads.right_edge (sql/013_log_heads.sql). */
-struct right_edge {
-	unsigned count;
-	unsigned levels[64];
-	uint64_t indexes[64];
-};
-
-static void
-right_edge_of(uint64_t size, struct right_edge *e)
-{
-	int k;
-
-	e->count = 0;
-	for (k = 63; k >= 0; k--)
-		if (size >> k & 1) {
-			e->levels[e->count] = (unsigned)k;
-			e->indexes[e->count] = (size >> k) - 1;
-			e->count++;
-		}
-}
-
-/* The right edge of the tree of `size` leaves, from the head row, into the
- * cache. */
-static bool
-head_edge_load(struct node_cache *c, uint64_t size, const uint8_t *edge, size_t edge_len, const char *log_id,
-    struct vl_error *err)
-{
-	struct right_edge e;
-	unsigned i;
-
-	right_edge_of(size, &e);
-	if (edge_len != e.count * MERKLE_HASH_LEN)
-		return vl_error_set(err, VL_DATA_LOSS, "log %s: the head row's right edge has %zu bytes for a tree of %" PRIu64
-		    " entries; run vledgerd --verify-storage", log_id, edge_len, size);
-	for (i = 0; i < e.count; i++)
-		node_cache_put(c, e.levels[i], e.indexes[i], edge + i * MERKLE_HASH_LEN);
-	return true;
-}
-
-/* The right edge of the tree of `size` leaves, from the cache (which holds
- * the old edge and the nodes the append completed), as the head row keeps
- * it. Returns malloc'd bytes (caller frees); *len gets their count. */
-static uint8_t *
-head_edge_from(struct node_cache *c, uint64_t size, size_t *len, struct vl_error *err)
-{
-	struct right_edge e;
-	uint8_t *edge;
-	unsigned i;
-
-	right_edge_of(size, &e);
-	edge = xmalloc(e.count * MERKLE_HASH_LEN + 1);
-	for (i = 0; i < e.count; i++)
-		if (!node_cache_read(c, e.levels[i], e.indexes[i], edge + i * MERKLE_HASH_LEN, err)) {
-			free(edge);
-			return NULL;
-		}
-	*len = e.count * MERKLE_HASH_LEN;
-	return edge;
-}
-
-/* Stores an entry, the nodes it completes, the new head and the signed
- * checkpoint: $1 log, $2 index, $3 kind, $4 entry, $5 leaf hash, $6-$8 the
- * nodes' levels, indexes and hashes, $9 the new size, $10 the checkpoint
- * note, $11 its root, $12 the new right edge. */
-static const struct store_statement append_statement = {
-	"tlog_append",
-	"WITH e AS (INSERT INTO log_entries (log_id, leaf_index, kind, entry, leaf_hash)"
-	"  VALUES ($1, $2, $3, $4, $5)),"
-	" n AS (INSERT INTO log_nodes (log_id, level, node_index, hash)"
-	"  SELECT $1, l, i, h FROM unnest($6::int[], $7::bigint[], $8::bytea[]) AS u (l, i, h)),"
-	" h AS (UPDATE log_heads SET tree_size = $9, right_edge = $12 WHERE log_id = $1)"
-	" INSERT INTO log_checkpoints (log_id, tree_size, root_hash, note) VALUES ($1, $9, $11, $10)", 12
-};
-/* The writer's lock, and the head as the previous writer left it. */
-static const struct store_statement head_lock_statement = {
-	"tlog_head_lock", "SELECT tree_size, right_edge FROM log_heads WHERE log_id = $1 FOR UPDATE", 1
-};
-
-/*
- * The append path, two statements inside the caller's transaction: lock
- * the log's head row and read its size and right edge; store the entry,
- * the nodes it completes, the signed checkpoint and the new head in one
- * statement. The root, the checkpoint signature and the inclusion proof
- * are computed in memory from the right edge in between.
- */
-bool
-tlog_append(PGconn *conn, const struct tlog *log, const char *kind, const char *actor, const json_t *facts,
-    struct tlog_receipt *receipt, struct vl_error *err)
-{
-	struct node_cache cache;
-	struct merkle_node nodes[MERKLE_MAX_LEVELS];
-	uint8_t root[MERKLE_HASH_LEN];
-	char index_text[24], size_text[24], levels[MERKLE_MAX_LEVELS * 4 + 3], indexes[MERKLE_MAX_LEVELS * 21 + 3];
-	char *entry = NULL, *hashes = NULL, *body = NULL;
-	uint8_t *edge = NULL;
-	size_t edge_len = 0;
-	const char *params[12];
-	int lengths[12] = {0}, formats[12] = {0};
-	PGresult *res;
-	uint64_t index;
-	unsigned count, i;
-	size_t len, lo, io;
-	bool ok;
-
-	memset(receipt, 0, sizeof(*receipt));
-	if (!entry_bytes(kind, actor, facts, &entry, &len, err))
-		return false;
-	if (len > TLOG_ENTRY_MAX) {
-		free(entry);
-		return vl_error_set(err, VL_INVALID_ARGUMENT,
-		    "the %s log entry would be %zu bytes; entries are at most %d bytes", kind, len, TLOG_ENTRY_MAX);
-	}
-	/* The receipt owns the entry from here: every failure below frees it. */
-	receipt->entry = (uint8_t *)entry;
-	receipt->entry_len = len;
-
-	/* One writer per log, across every vledgerd on this database: the head
-	 * row's lock is held until this transaction ends. A statement that
-	 * waited for the lock returns the row as the previous writer left it
-	 * (READ COMMITTED re-reads a locked row), so size and edge are current
-	 * even though everything else this statement could see is not. */
-	memset(&cache, 0, sizeof(cache));
-	cache.reader.conn = conn;
-	cache.reader.log_id = log->log_id;
-	params[0] = log->log_id;
-	/* Parsing and planning happen now, not while the lock is held. */
-	if (!store_prepare(conn, &append_statement, err))
-		goto fail;
-	res = store_exec_prepared(conn, &head_lock_statement, params, NULL, NULL, 1);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		store_error_from_result(conn, res, "log lock", err);
-		PQclear(res);
-		goto fail;
-	}
-	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8) {
-		PQclear(res);
-		vl_error_set(err, VL_DATA_LOSS, "log %s has no head row (sql/013_log_heads.sql)", log->log_id);
-		goto fail;
-	}
-	index = int8_value(res, 0, 0);
-	ok = head_edge_load(&cache, index, (const uint8_t *)PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1),
-	    log->log_id, err);
-	PQclear(res);
-	if (!ok)
-		goto fail;
-
-	receipt->leaf_index = index;
-	receipt->tree_size = index + 1;
-	merkle_leaf_hash(entry, len, receipt->leaf_hash);
-
-	if (!merkle_append(index, receipt->leaf_hash, node_cache_read, &cache, nodes, &count, err))
-		goto fail;
-	for (i = 0; i < count; i++)
-		node_cache_put(&cache, nodes[i].level, nodes[i].index, nodes[i].hash);
-	if (!merkle_root(index + 1, node_cache_read, &cache, root, err) ||
-	    !merkle_inclusion_proof(index, index + 1, node_cache_read, &cache, &receipt->proof, &receipt->proof_count,
-	    err) ||
-	    (edge = head_edge_from(&cache, index + 1, &edge_len, err)) == NULL)
-		goto fail;
-	body = checkpoint_body(log->origin, index + 1, root);
-	if (!note_sign(log->signer, body, strlen(body), &receipt->checkpoint, err))
-		goto fail;
-
-	lo = io = 0;
-	levels[lo++] = '{';
-	indexes[io++] = '{';
-	for (i = 0; i < count; i++) {
-		lo += (size_t)snprintf(levels + lo, sizeof(levels) - lo, "%s%u", i > 0 ? "," : "", nodes[i].level);
-		io += (size_t)snprintf(indexes + io, sizeof(indexes) - io, "%s%" PRIu64, i > 0 ? "," : "", nodes[i].index);
-	}
-	levels[lo++] = '}';
-	levels[lo] = '\0';
-	indexes[io++] = '}';
-	indexes[io] = '\0';
-	hashes = hash_array_literal(nodes, count);
-	snprintf(index_text, sizeof(index_text), "%" PRIu64, index);
-	snprintf(size_text, sizeof(size_text), "%" PRIu64, index + 1);
-	params[1] = index_text;
-	params[2] = kind;
-	params[3] = entry;
-	lengths[3] = (int)len;
-	formats[3] = 1;
-	params[4] = (const char *)receipt->leaf_hash;
-	lengths[4] = MERKLE_HASH_LEN;
-	formats[4] = 1;
-	params[5] = levels;
-	params[6] = indexes;
-	params[7] = hashes;
-	params[8] = size_text;
-	params[9] = receipt->checkpoint;
-	params[10] = (const char *)root;
-	lengths[10] = MERKLE_HASH_LEN;
-	formats[10] = 1;
-	params[11] = (const char *)edge;
-	lengths[11] = (int)edge_len;
-	formats[11] = 1;
-	/* When the job allows it (store.h, "The tail of a write"), this
-	 * statement and everything after it up to COMMIT go out without
-	 * waiting for answers: the lock is held for one more round trip, not
-	 * one per statement. Its errors then surface at COMMIT. */
-	if (store_tail_allowed(conn) && !store_tail_start(conn, err))
-		goto fail;
-	if (!store_tail_exec_prepared(conn, &append_statement, params, lengths, formats, "log append", err))
-		goto fail;
-	appended_here = true;
-	free(edge);
-	free(hashes);
-	free(body);
-	return true;
-fail:
-	free(edge);
-	free(hashes);
-	free(body);
 	tlog_receipt_free(receipt);
 	return false;
 }

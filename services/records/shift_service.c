@@ -215,11 +215,11 @@ records_reach_check(PGconn *conn, const struct rpc_call *call, const char *organ
 		goto out;
 	}
 	if (PQntuples(res) == 0) {
-		vl_error_set(err, VL_NOT_FOUND, "organizationId: no such organization");
+		vl_error_set(err, VL_NOT_FOUND, RECORDS_NO_ORGANIZATION);
 		goto out;
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "team") != 0 && strcmp(PQgetvalue(res, 0, 0), "community") != 0) {
-		vl_error_set(err, VL_INVALID_ARGUMENT, "organizationId: service is recorded for a TEAM or a COMMUNITY");
+		vl_error_set(err, VL_INVALID_ARGUMENT, RECORDS_ORGANIZATION_KIND);
 		goto out;
 	}
 	PQclear(res);
@@ -230,7 +230,7 @@ records_reach_check(PGconn *conn, const struct rpc_call *call, const char *organ
 		goto out;
 	}
 	if (PQntuples(res) == 0) {
-		vl_error_set(err, VL_NOT_FOUND, "volunteerId: no such volunteer");
+		vl_error_set(err, VL_NOT_FOUND, RECORDS_NO_VOLUNTEER);
 		goto out;
 	}
 	ok = scope_check(conn, &call->principal, organization_id, SCOPE_OFFICE | SCOPE_TEAM_LEADER, "organizationId",
@@ -286,7 +286,7 @@ records_overlap_check(PGconn *conn, const char *volunteer_id, const char *start,
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		store_error_from_result(conn, res, field, err);
 	} else if (PQntuples(res) > 0) {
-		vl_error_set(err, VL_FAILED_PRECONDITION, "%s: overlaps shift %s (%s to %s) of this volunteer", field,
+		vl_error_set(err, VL_FAILED_PRECONDITION, RECORDS_OVERLAP_FMT, field,
 		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
 	} else {
 		ok = true;
@@ -315,8 +315,8 @@ records_checkin_overlap_check(PGconn *conn, const char *volunteer_id, const char
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		store_error_from_result(conn, res, field, err);
 	else if (PQntuples(res) > 0)
-		vl_error_set(err, VL_FAILED_PRECONDITION, "%s: overlaps the open check-in %s (since %s) of this volunteer",
-		    field, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		vl_error_set(err, VL_FAILED_PRECONDITION, RECORDS_CHECKIN_OVERLAP_FMT, field, PQgetvalue(res, 0, 0),
+		    PQgetvalue(res, 0, 1));
 	else
 		ok = true;
 	PQclear(res);
@@ -346,143 +346,6 @@ records_history_add(PGconn *conn, const struct rpc_call *call, const char *shift
 	params[4] = changes != NULL ? changes : "{}";
 	params[5] = index;
 	return store_tail_exec_prepared(conn, &history_insert, params, NULL, NULL, "shift history", err);
-}
-
-static const struct store_statement shift_insert_statement = {
-	"shift_insert",
-	"INSERT INTO shifts (id, volunteer_id, organization_id, category, start_time, end_time, minutes, activity,"
-	" place, grid, beneficiary, role, note, source, status, recorded_by, decided_by, decide_time)"
-	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'entered', $14, $15, $16,"
-	"  CASE WHEN $16 = '' THEN NULL ELSE now() END)"
-	" RETURNING " SHIFT_COLUMNS,
-	16
-};
-
-/* What the job needs beyond the request: decided on the loop thread. */
-struct record_ctx {
-	int minutes;
-	bool approved;  /* recorded by an office: approved at once */
-};
-
-static bool
-record_job(PGconn *conn, struct rpc_call *call, void *arg, uint8_t **response, size_t *response_len,
-    struct vl_error *err)
-{
-	const Vledger__V1__RecordShiftRequest *req = (const void *)call->request;
-	const struct record_ctx *ctx = arg;
-	Vledger__V1__RecordShiftResponse out = VLEDGER__V1__RECORD_SHIFT_RESPONSE__INIT;
-	struct shift_view view;
-	struct log_record record;
-	char id[32], start[40], end[40], minutes[16];
-	const char *params[16];
-	PGresult *res = NULL;
-	json_t *facts;
-	bool ok = false;
-
-	memset(&record, 0, sizeof(record));
-	/* After the append: history, response, COMMIT - pipelined (store.h). */
-	store_tail_allow(conn);
-	if (!store_prepare(conn, &history_insert, err) || !idempotency_claim(conn, call, req->idempotency_key, response, response_len, err))
-		return false;
-	if (*response != NULL)
-		return true;
-
-	if (!records_reach_check(conn, call, req->organization_id, req->volunteer_id, err))
-		goto out;
-
-	codec_timestamp_format(req->start_time->seconds, req->start_time->nanos, start);
-	codec_timestamp_format(req->end_time->seconds, req->end_time->nanos, end);
-	if (!records_lock_volunteer(conn, req->volunteer_id, err) ||
-	    !records_overlap_check(conn, req->volunteer_id, start, end, NULL, "startTime", err) ||
-	    !records_checkin_overlap_check(conn, req->volunteer_id, end, "startTime", err))
-		goto out;
-
-	random_id("shf_", id, sizeof(id));
-	snprintf(minutes, sizeof(minutes), "%d", ctx->minutes);
-	params[0] = id;
-	params[1] = req->volunteer_id;
-	params[2] = req->organization_id;
-	params[3] = records_category_db_name(req->category);
-	params[4] = start;
-	params[5] = end;
-	params[6] = minutes;
-	params[7] = req->activity;
-	params[8] = req->place;
-	params[9] = req->grid;
-	params[10] = req->beneficiary;
-	params[11] = req->role;
-	params[12] = req->note;
-	params[13] = ctx->approved ? "approved" : "pending";
-	params[14] = call->principal.token_id;
-	params[15] = ctx->approved ? call->principal.token_id : "";
-	res = store_exec_prepared(conn, &shift_insert_statement, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		store_error_from_result(conn, res, "shift", err);
-		goto out;
-	}
-	records_shift_from_row(res, 0, &view);
-	facts = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "id", id, "volunteerId",
-	    req->volunteer_id, "organizationId", req->organization_id, "category", records_category_db_name(req->category),
-	    "startTime", start, "endTime", end, "minutes", ctx->minutes, "activity", req->activity, "place", req->place,
-	    "source", "entered", "status", ctx->approved ? "approved" : "pending");
-	if (req->grid[0] != '\0')
-		json_object_set_new(facts, "grid", json_string(req->grid));
-	if (req->beneficiary[0] != '\0')
-		json_object_set_new(facts, "beneficiary", json_string(req->beneficiary));
-	if (req->role[0] != '\0')
-		json_object_set_new(facts, "role", json_string(req->role));
-	if (req->note[0] != '\0')
-		json_object_set_new(facts, "note", json_string(req->note));
-	if (!log_record_append_about(conn, call, "shift_recorded", json_pack("{s:o}", "shift", facts), req->volunteer_id,
-	    req->organization_id, &record, err) ||
-	    !records_history_add(conn, call, id, "recorded", NULL, NULL, record.receipt.leaf_index, err))
-		goto out;
-	out.shift = &view.shift;
-	out.receipt = &record.message;
-	codec_encode_binary(&out.base, response, response_len);
-	ok = idempotency_record(conn, call, req->idempotency_key, *response, *response_len, err);
-out:
-	log_record_release(&record);
-	PQclear(res);
-	return ok;
-}
-
-static void
-record_shift(struct rpc_call *call)
-{
-	const Vledger__V1__RecordShiftRequest *req = (const void *)call->request;
-	const struct config *config = call->app->config;
-	int role = call->principal.role;
-	struct record_ctx *ctx;
-	struct vl_error err;
-	int minutes;
-
-	if (!role_may(call, ROLES_FIELD, "record shifts", &err))
-		goto fail;
-	if (!idempotency_key_valid(req->idempotency_key, &err))
-		goto fail;
-	if (req->volunteer_id[0] == '\0') {
-		vl_error_set(&err, VL_INVALID_ARGUMENT, "volunteerId: required");
-		goto fail;
-	}
-	if (req->organization_id[0] == '\0') {
-		vl_error_set(&err, VL_INVALID_ARGUMENT, "organizationId: required");
-		goto fail;
-	}
-	if (records_category_db_name(req->category) == NULL) {
-		vl_error_set(&err, VL_INVALID_ARGUMENT, "category: required (one of the SHIFT_CATEGORY_ values)");
-		goto fail;
-	}
-	if (!records_times_valid(config, role, req->start_time, req->end_time, &minutes, &err) ||
-	    !records_fields_valid(req->activity, req->place, req->grid, req->beneficiary, req->role, req->note, &err))
-		goto fail;
-	ctx = xcalloc(1, sizeof(*ctx));
-	ctx->minutes = minutes;
-	ctx->approved = role != VLEDGER__V1__ROLE__ROLE_TEAM_LEADER;
-	rpc_run_job(call, record_job, ctx);
-	return;
-fail:
-	rpc_fail(call, &err);
 }
 
 /* Loads shift `id` FOR UPDATE and checks the caller's reach. */
@@ -709,7 +572,7 @@ get_shift(struct rpc_call *call)
 
 const struct rpc_method records_methods[] = {
 	{"vledger.v1.RecordsService", "RecordShift", &vledger__v1__record_shift_request__descriptor,
-	    &vledger__v1__record_shift_response__descriptor, RPC_TOKEN, record_shift, false},
+	    &vledger__v1__record_shift_response__descriptor, RPC_TOKEN, records_record_shift, false},
 	{"vledger.v1.RecordsService", "ApproveShift", &vledger__v1__approve_shift_request__descriptor,
 	    &vledger__v1__approve_shift_response__descriptor, RPC_TOKEN, approve_shift, false},
 	{"vledger.v1.RecordsService", "RejectShift", &vledger__v1__reject_shift_request__descriptor,

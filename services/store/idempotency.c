@@ -23,24 +23,20 @@ idempotency_key_valid(const char *key, struct vl_error *err)
 	return true;
 }
 
-/* SHA-256 over "service/method", a NUL and the packed request: the same
- * request sent as JSON or as Protobuf hashes alike. */
-static void
-request_hash(const struct rpc_call *call, uint8_t hash[32])
+void
+idempotency_request_hash(const struct rpc_call *call, uint8_t hash[32], char procedure[256])
 {
 	uint8_t *packed, *buf;
 	size_t len, prefix_len;
-	char *prefix;
 
 	codec_encode_binary(call->request, &packed, &len);
-	prefix = xasprintf("%s/%s", call->method->service, call->method->name);
-	prefix_len = strlen(prefix) + 1;
+	snprintf(procedure, 256, "%s/%s", call->method->service, call->method->name);
+	prefix_len = strlen(procedure) + 1;
 	buf = xmalloc(prefix_len + len);
-	memcpy(buf, prefix, prefix_len);
+	memcpy(buf, procedure, prefix_len);
 	memcpy(buf + prefix_len, packed, len);
 	SHA256(buf, prefix_len + len, hash);
 	free(buf);
-	free(prefix);
 	free(packed);
 }
 
@@ -80,8 +76,7 @@ idempotency_claim(PGconn *conn, const struct rpc_call *call, const char *key, ui
 	*replay_len = 0;
 	if (!store_prepare(conn, &response_update, err))
 		return false;
-	request_hash(call, hash);
-	snprintf(procedure, sizeof(procedure), "%s/%s", call->method->service, call->method->name);
+	idempotency_request_hash(call, hash, procedure);
 	params[0] = call->principal.token_id;
 	params[1] = key;
 	params[2] = procedure;
@@ -103,8 +98,7 @@ idempotency_claim(PGconn *conn, const struct rpc_call *call, const char *key, ui
 		goto out;
 	}
 	if (PQgetvalue(res, 0, 0)[0] != 1 || PQgetisnull(res, 0, 1)) {
-		vl_error_set(err, VL_ALREADY_EXISTS,
-		    "idempotencyKey: already used for a different request; use a new key for a new request");
+		vl_error_set(err, VL_ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED);
 		goto out;
 	}
 	/* The stored answer may be that of a write that committed a moment

@@ -11,6 +11,8 @@
 #include "vledger/store.h"
 #include "vledger/tlog.h"
 
+#include "rpc_txn.h"
+
 struct rpc_job {
 	struct rpc_call *call;
 	rpc_job_fn fn;
@@ -22,83 +24,70 @@ struct rpc_job {
 	bool read_only;  /* rpc_run_read_job */
 };
 
-static void
-rpc_job_run(PGconn *conn, void *arg)
+/*
+ * A write that appended to the log holds the log's lock until COMMIT
+ * returns, and a synchronous COMMIT returns only after its WAL flush:
+ * every append would wait for the one before it to reach the disk. So it
+ * commits without waiting, which releases the lock at once, and then waits
+ * for the flush with a barrier (store_wal_barrier) that shares
+ * PostgreSQL's flushes with the other writers doing the same. The answer,
+ * and with it the receipt, leaves only after the flush: nothing is
+ * acknowledged that a crash could take back. Readers of checkpoints wait
+ * the same way (tlog_latest).
+ */
+bool
+rpc_txn_begin(PGconn *conn, int64_t timeout_ms, struct vl_error *err)
 {
-	struct rpc_job *job = arg;
-	struct rpc_call *call = job->call;
-	PGresult *res;
 	char sql[160];
-	int64_t ms = rpc_remaining_ms(call);
-	bool appended;
 
-	if (call->deadline_us != 0 && rpc_now_us() >= call->deadline_us) {
-		vl_error_set(&job->err, VL_DEADLINE_EXCEEDED, "deadline exceeded before the request ran");
-		return;
-	}
 	(void)tlog_take_appended();  /* left over by work outside a call */
 	store_tail_reset();
-	/* Nothing to time out and nothing to roll back: no transaction. */
-	if (job->read_only && call->deadline_us == 0) {
-		job->ok = job->fn(conn, call, job->ctx, &job->response, &job->response_len, &job->err);
-		if (!job->ok) {
-			free(job->response);
-			job->response = NULL;
-		}
-		return;
-	}
-	/* The deadline bounds every statement and every lock wait, so a call
-	 * that times out rolls back instead of committing after its caller
-	 * has given up. 0 means no limit. One round trip for the three. */
+	/* One round trip for the three. */
 	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL statement_timeout = %lld; SET LOCAL lock_timeout = %lld",
-	    (long long)ms, (long long)ms);
-	if (!store_exec(conn, sql, &job->err))
-		goto rollback;
-	job->ok = job->fn(conn, call, job->ctx, &job->response, &job->response_len, &job->err);
-	if (!job->ok)
-		goto rollback;
-	/*
-	 * A write that appended to the log holds the log's lock until COMMIT
-	 * returns, and a synchronous COMMIT returns only after its WAL flush:
-	 * every append would wait for the one before it to reach the disk.
-	 * So it commits without waiting, which releases the lock at once, and
-	 * then waits for the flush with a barrier (store_wal_barrier) that
-	 * shares PostgreSQL's flushes with the other writers doing the same.
-	 * The answer, and with it the receipt, leaves only after the flush:
-	 * nothing is acknowledged that a crash could take back. Readers of
-	 * checkpoints wait the same way (tlog_latest).
-	 */
-	appended = tlog_take_appended();
+	    (long long)timeout_ms, (long long)timeout_ms);
+	return store_exec(conn, sql, err);
+}
+
+bool
+rpc_txn_commit(PGconn *conn, bool flush, bool *committed, struct vl_error *err)
+{
+	bool appended = tlog_take_appended();
+	PGresult *res;
+
+	*committed = false;
 	if (store_tail_active(conn)) {
 		/* The append's pipelined tail (store.h): the COMMIT joins it.
 		 * A failure leaves the tail finished, or for rollback to finish. */
-		if (!store_tail_exec(conn, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, "commit", &job->err) ||
-		    !store_tail_finish(conn, "COMMIT", &job->err))
-			goto rollback;
+		if (!store_tail_exec(conn, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, "commit", err) ||
+		    !store_tail_finish(conn, "COMMIT", err))
+			return false;
 	} else {
 		res = PQexec(conn, appended ? "SET LOCAL synchronous_commit = off; COMMIT" : "COMMIT");
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			job->ok = false;
-			store_error_from_result(conn, res, "commit", &job->err);
+			store_error_from_result(conn, res, "commit", err);
+			PQclear(res);
+			return false;
 		}
 		PQclear(res);
 	}
-	if (job->ok && appended && !store_wal_barrier(conn, &job->err)) {
+	*committed = true;
+	if ((appended || flush) && !store_wal_barrier(conn, err)) {
 		/* Committed, but not known to be on disk: no receipt. A retry
 		 * with the same idempotency key returns the stored answer. */
-		char cause[sizeof(job->err.message)];
+		char cause[sizeof(err->message)];
 
-		job->ok = false;
-		snprintf(cause, sizeof(cause), "%s", job->err.message);
-		vl_error_set(&job->err, VL_UNAVAILABLE, "the write was committed but its flush to disk was not confirmed"
+		snprintf(cause, sizeof(cause), "%s", err->message);
+		return vl_error_set(err, VL_UNAVAILABLE, "the write was committed but its flush to disk was not confirmed"
 		    " (%s); retry with the same idempotencyKey", cause);
 	}
-	if (!job->ok) {
-		free(job->response);
-		job->response = NULL;
-	}
-	return;
-rollback:
+	return true;
+}
+
+void
+rpc_txn_rollback(PGconn *conn)
+{
+	PGresult *res;
+
 	if (store_tail_active(conn)) {
 		struct vl_error ignored;
 
@@ -109,6 +98,47 @@ rollback:
 	}
 	res = PQexec(conn, "ROLLBACK");
 	PQclear(res);
+	(void)tlog_take_appended();
+}
+
+static void
+rpc_job_run(PGconn *conn, void *arg)
+{
+	struct rpc_job *job = arg;
+	struct rpc_call *call = job->call;
+	bool committed;
+
+	if (call->deadline_us != 0 && rpc_now_us() >= call->deadline_us) {
+		vl_error_set(&job->err, VL_DEADLINE_EXCEEDED, "deadline exceeded before the request ran");
+		return;
+	}
+	/* Nothing to time out and nothing to roll back: no transaction. */
+	if (job->read_only && call->deadline_us == 0) {
+		(void)tlog_take_appended();
+		store_tail_reset();
+		job->ok = job->fn(conn, call, job->ctx, &job->response, &job->response_len, &job->err);
+		if (!job->ok) {
+			free(job->response);
+			job->response = NULL;
+		}
+		return;
+	}
+	if (!rpc_txn_begin(conn, rpc_remaining_ms(call), &job->err))
+		goto rollback;
+	job->ok = job->fn(conn, call, job->ctx, &job->response, &job->response_len, &job->err);
+	if (!job->ok)
+		goto rollback;
+	if (!rpc_txn_commit(conn, false, &committed, &job->err)) {
+		job->ok = false;
+		free(job->response);
+		job->response = NULL;
+		if (committed)
+			return;
+		goto rollback;
+	}
+	return;
+rollback:
+	rpc_txn_rollback(conn);
 	job->ok = false;
 	free(job->response);
 	job->response = NULL;

@@ -43,6 +43,7 @@
 #include "vledger/points.h"
 #include "vledger/recognition.h"
 #include "vledger/records.h"
+#include "vledger/rpc_batch.h"
 #include "vledger/volunteers.h"
 #include "vledger/router.h"
 #include "vledger/store.h"
@@ -389,6 +390,7 @@ run(struct daemon *d)
 	store_config.unprepared = config->no_prepared_statements;
 	if (!store_open(app->base, &store_config, &app->store, &err))
 		goto fail;
+	app->shift_batcher = records_batcher_new(app);
 
 	app->router = router_new(app->schema);
 	router_add(app->router, health_methods, health_methods_count);
@@ -442,6 +444,7 @@ cleanup:
 	if (d->pg != NULL)
 		embedded_pg_stop(d->pg);
 	note_signer_free(signer);
+	rpc_batcher_free(app->shift_batcher);
 	tlog_free(app->tlog);
 	pii_keys_free(app->pii);
 	vc_signer_free(app->credentials);

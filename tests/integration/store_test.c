@@ -1,6 +1,6 @@
 /*
- * store_test.c - the connection pool, the SQLSTATE mapping, migrations and
- * the embedded cluster, against a real PostgreSQL.
+ * store_test.c - the connection pool, the SQLSTATE mapping, migrations, the
+ * log's batched append and the embedded cluster, against a real PostgreSQL.
  *
  * Usage: store_test CONNINFO [TEST...]
  * CONNINFO must name a database on a server where the user may create
@@ -24,8 +24,11 @@
 
 #include "vledger/embedded_pg.h"
 #include "vledger/log.h"
+#include "vledger/merkle.h"
 #include "vledger/migrate.h"
+#include "vledger/note.h"
 #include "vledger/store.h"
+#include "vledger/tlog.h"
 
 static int failures;
 static const char *url;
@@ -796,6 +799,130 @@ test_tail(void)
 	PQfinish(other);
 }
 
+/* --- the log's batched append ------------------------------------------------ */
+
+/* Appends `count` entries in one transaction and checks every receipt:
+ * consecutive indexes after `*size`, one checkpoint (the latest) for all,
+ * each inclusion proof verifying against its root. */
+static void
+append_batch(PGconn *conn, const struct tlog *log, size_t count, uint64_t *size)
+{
+	struct tlog_entry_in *in = xcalloc(count, sizeof(*in));
+	struct tlog_receipt *receipts = xcalloc(count, sizeof(*receipts));
+	json_t **facts = xcalloc(count, sizeof(*facts));
+	struct vl_error err = { 0 };
+	uint8_t root[MERKLE_HASH_LEN];
+	uint64_t latest = 0;
+	char *note = NULL;
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		facts[i] = json_pack("{s:I}", "n", (json_int_t)(*size + i));
+		in[i].kind = "test_entry";
+		in[i].actor = "store_test";
+		in[i].facts = facts[i];
+	}
+	exec_ok(conn, "BEGIN");
+	CHECK(tlog_append_many(conn, log, count, in, receipts, &err));
+	exec_ok(conn, "COMMIT");
+	CHECK(tlog_latest(conn, log, &latest, root, &note, &err));
+	CHECK(latest == *size + count);
+	for (i = 0; i < count; i++) {
+		CHECK(receipts[i].leaf_index == *size + i);
+		CHECK(receipts[i].tree_size == *size + count);
+		CHECK(note != NULL && receipts[i].checkpoint != NULL && strcmp(receipts[i].checkpoint, note) == 0);
+		CHECK(merkle_verify_inclusion(receipts[i].leaf_index, receipts[i].tree_size, receipts[i].leaf_hash,
+		    (const uint8_t (*)[MERKLE_HASH_LEN])receipts[i].proof, receipts[i].proof_count, root));
+		tlog_receipt_free(&receipts[i]);
+		json_decref(facts[i]);
+	}
+	*size += count;
+	free(note);
+	free(in);
+	free(receipts);
+	free(facts);
+}
+
+static void
+test_tlog_batches(void)
+{
+	const char *src = getenv("VLEDGER_SOURCE_DIR");
+	struct migration_set set = { NULL, 0 };
+	struct vl_error err = { 0 };
+	struct note_signer *signer = NULL;
+	struct tlog *log = NULL;
+	struct tlog_receipt r[2];
+	struct tlog_entry_in bad = { "Bad Kind", "store_test", NULL };
+	uint64_t size = 0, checked = 0;
+	char *dir, *sql_dir, *key;
+	const size_t sizes[] = { 1, 1, 5, 13, 64, 2, 1, 31, 129 };
+	PGconn *conn;
+	bool created;
+	size_t i;
+
+	if (src == NULL) {
+		fprintf(stderr, "tlog: VLEDGER_SOURCE_DIR is not set\n");
+		failures++;
+		return;
+	}
+	fresh_database("vl_tlog");
+	conn = connect_db("vl_tlog");
+	sql_dir = xasprintf("%s/sql", src);
+	load_set(sql_dir, &set);
+	CHECK(migrate_apply(conn, &set, &err));
+	dir = make_dir("/tmp/vledger tlog XXXXXX");
+	key = xasprintf("%s/log.key", dir);
+	CHECK(note_signer_load_or_create(key, "store-test.example", &created, &signer, &err));
+	CHECK(tlog_open(conn, "default", "store-test.example/log", signer, &log, &err));
+
+	/* Batches of every shape across node boundaries (2^k sizes and not),
+	 * each one append with one checkpoint. */
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		append_batch(conn, log, sizes[i], &size);
+
+	/* A batch that rolls back leaves nothing: the next one takes its
+	 * indexes, and the stored tree still checks out. */
+	{
+		json_t *f = json_object();
+		struct tlog_entry_in two[2] = { { "test_entry", "a", f }, { "test_entry", "b", f } };
+
+		exec_ok(conn, "BEGIN");
+		CHECK(tlog_append_many(conn, log, 2, two, r, &err));
+		exec_ok(conn, "ROLLBACK");
+		CHECK(r[0].leaf_index == size && r[1].leaf_index == size + 1);
+		tlog_receipt_free(&r[0]);
+		tlog_receipt_free(&r[1]);
+		json_decref(f);
+	}
+	append_batch(conn, log, 3, &size);
+
+	/* A kind outside [a-z_] is refused before anything is written. */
+	bad.facts = json_object();
+	exec_ok(conn, "BEGIN");
+	CHECK(!tlog_append_many(conn, log, 1, &bad, r, &err));
+	CHECK_CODE(err, VL_INTERNAL);
+	CHECK(r[0].entry == NULL && r[0].checkpoint == NULL);
+	exec_ok(conn, "ROLLBACK");
+	json_decref((json_t *)bad.facts);
+
+	/* Every node, the head row and the root against the checkpoint,
+	 * recomputed from the entries. */
+	memset(&err, 0, sizeof(err));
+	if (!tlog_verify_storage(conn, log, &checked, &err)) {
+		fprintf(stderr, "tlog: verify storage: %s\n", err.message);
+		failures++;
+	}
+	CHECK(checked == size);
+	CHECK(size == 1 + 1 + 5 + 13 + 64 + 2 + 1 + 31 + 129 + 3);
+
+	tlog_free(log);
+	migration_set_free(&set);
+	PQfinish(conn);
+	free(key);
+	free(sql_dir);
+	remove_tree(dir);
+}
+
 /* --- migrations ------------------------------------------------------------ */
 
 static void
@@ -1167,7 +1294,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: store_test CONNINFO [pool|errors|tail|migrate|race|embedded]...\n");
+		fprintf(stderr, "usage: store_test CONNINFO [pool|errors|tail|migrate|tlog|race|embedded]...\n");
 		return 2;
 	}
 	url = argv[1];
@@ -1190,6 +1317,8 @@ main(int argc, char **argv)
 		test_tail();
 	if (want(argc, argv, "migrate"))
 		test_migrations();
+	if (want(argc, argv, "tlog"))
+		test_tlog_batches();
 	if (want(argc, argv, "race"))
 		test_migrate_concurrent();
 	if (want(argc, argv, "embedded")) {
