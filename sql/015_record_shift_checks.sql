@@ -56,32 +56,47 @@ BEGIN
 	END IF;
 
 	-- Keys already used (the stored answer again, or a refusal), then the
-	-- organisation, the volunteer and the caller's reach over both.
+	-- organisation, the volunteer and the caller's reach over both. A batch
+	-- names few organisations: org_within() runs once per distinct pair.
+	WITH u AS (
+		SELECT w.*, row_number() OVER (PARTITION BY w.t, w.y ORDER BY w.i) > 1 AS repeat
+		  FROM unnest(p_tokens, p_keys, p_hashes, p_scopes, p_scope_orgs, p_volunteers, p_orgs)
+		       WITH ORDINALITY AS w (t, y, h, scope, sorg, vol, org, i)),
+	j AS (
+		SELECT u.*, k.token_id AS k_token, k.procedure AS k_procedure, k.request_hash AS k_hash,
+		       k.response AS k_response, o.id AS o_id, o.kind AS o_kind, vo.id AS vo_id,
+		       vo.organization_id AS vo_org
+		  FROM u
+		  LEFT JOIN idempotency_keys k ON k.token_id = u.t AND k.key = u.y
+		  LEFT JOIN organizations o ON o.id = u.org
+		  LEFT JOIN volunteers vo ON vo.id = u.vol),
+	reach AS MATERIALIZED (
+		SELECT p.child, p.ancestor, org_within(p.child, p.ancestor) AS within
+		  FROM (SELECT j.org AS child, j.sorg AS ancestor FROM j WHERE j.scope = 'within'
+		        UNION
+		        SELECT j.vo_org, j.sorg FROM j WHERE j.scope = 'within' AND j.vo_org IS NOT NULL) AS p)
 	SELECT array_agg(CASE
-	         WHEN u.repeat THEN 'raced'
-	         WHEN k.token_id IS NOT NULL THEN
-	           CASE WHEN k.procedure = p_procedure AND k.request_hash = u.h AND k.response IS NOT NULL
+	         WHEN j.repeat THEN 'raced'
+	         WHEN j.k_token IS NOT NULL THEN
+	           CASE WHEN j.k_procedure = p_procedure AND j.k_hash = j.h AND j.k_response IS NOT NULL
 	                THEN 'replay' ELSE 'key_reused' END
-	         WHEN o.id IS NULL THEN 'no_organization'
-	         WHEN o.kind NOT IN ('team', 'community') THEN 'organization_kind'
-	         WHEN vo.id IS NULL THEN 'no_volunteer'
-	         WHEN u.scope = 'any' THEN 'ok'
-	         WHEN u.scope = 'within' THEN
-	           CASE WHEN NOT org_within(u.org, u.sorg) THEN 'organization_scope'
-	                WHEN NOT org_within(vo.organization_id, u.sorg) THEN 'volunteer_scope' ELSE 'ok' END
-	         WHEN u.scope = 'same' THEN
-	           CASE WHEN u.org <> u.sorg THEN 'organization_scope'
-	                WHEN vo.organization_id <> u.sorg THEN 'volunteer_scope' ELSE 'ok' END
-	         ELSE 'organization_scope' END ORDER BY u.i),
-	       array_agg(CASE WHEN NOT u.repeat AND k.procedure = p_procedure AND k.request_hash = u.h
-	                      THEN k.response END ORDER BY u.i)
+	         WHEN j.o_id IS NULL THEN 'no_organization'
+	         WHEN j.o_kind NOT IN ('team', 'community') THEN 'organization_kind'
+	         WHEN j.vo_id IS NULL THEN 'no_volunteer'
+	         WHEN j.scope = 'any' THEN 'ok'
+	         WHEN j.scope = 'within' THEN
+	           CASE WHEN NOT ro.within THEN 'organization_scope'
+	                WHEN NOT rv.within THEN 'volunteer_scope' ELSE 'ok' END
+	         WHEN j.scope = 'same' THEN
+	           CASE WHEN j.org <> j.sorg THEN 'organization_scope'
+	                WHEN j.vo_org <> j.sorg THEN 'volunteer_scope' ELSE 'ok' END
+	         ELSE 'organization_scope' END ORDER BY j.i),
+	       array_agg(CASE WHEN NOT j.repeat AND j.k_procedure = p_procedure AND j.k_hash = j.h
+	                      THEN j.k_response END ORDER BY j.i)
 	  INTO v, r
-	  FROM (SELECT w.*, row_number() OVER (PARTITION BY w.t, w.y ORDER BY w.i) > 1 AS repeat
-	          FROM unnest(p_tokens, p_keys, p_hashes, p_scopes, p_scope_orgs, p_volunteers, p_orgs)
-	               WITH ORDINALITY AS w (t, y, h, scope, sorg, vol, org, i)) AS u
-	  LEFT JOIN idempotency_keys k ON k.token_id = u.t AND k.key = u.y
-	  LEFT JOIN organizations o ON o.id = u.org
-	  LEFT JOIN volunteers vo ON vo.id = u.vol;
+	  FROM j
+	  LEFT JOIN reach ro ON ro.child = j.org AND ro.ancestor = j.sorg
+	  LEFT JOIN reach rv ON rv.child = j.vo_org AND rv.ancestor = j.sorg;
 
 	-- One volunteer's shifts change one at a time (records_lock_volunteer).
 	FOR lock_key IN
