@@ -42,6 +42,11 @@ struct tlog {
 	 * nodes among them enter `subtrees`. Atomic: read and raised by
 	 * every worker. */
 	_Atomic uint64_t durable_size;
+	/* When durable_size was last known to be the latest checkpoint's size
+	 * (CLOCK_MONOTONIC microseconds): read from the database, or appended
+	 * and flushed by this process. tlog_inclusion_proof_cached() answers
+	 * "the latest" from memory for a short while after. */
+	_Atomic int64_t durable_confirmed_us;
 	/* The largest checkpoint size tlog_latest has read: what a proof
 	 * against the latest checkpoint plans its node reads for. */
 	_Atomic uint64_t seen_size;
@@ -114,6 +119,15 @@ void tlog_receipt_free(struct tlog_receipt *receipt);
  * then waits for the flush before it answers (see rpc_job.c). */
 bool tlog_take_appended(void);
 
+/* After the COMMIT and flush of a transaction that appended on this thread
+ * (rpc_txn_commit): its checkpoint is durable and, having been signed under
+ * the log's lock, the latest - the log's durable_size says so at once, so
+ * that a proof read through this process right after the answer finds it.
+ * tlog_forget_appended() drops the mark instead (rollback, failed flush, a
+ * new transaction). */
+void tlog_appended_durable(void);
+void tlog_forget_appended(void);
+
 /* A receipt for the existing entry `index`, proven against the latest
  * checkpoint (for a read that shows an earlier write's proof).
  * VL_NOT_FOUND naming leafIndex when the checkpoint does not cover it. Free
@@ -133,6 +147,17 @@ VL_MUST_CHECK bool tlog_inclusion_proof(PGconn *conn, const struct tlog *log, ui
     uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err);
 VL_MUST_CHECK bool tlog_consistency_proof(PGconn *conn, const struct tlog *log, uint64_t from, uint64_t to,
     uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err);
+
+/* An inclusion proof answered from memory, on any thread, or false when it
+ * cannot be (nothing is read from the database; the caller then runs
+ * tlog_inclusion_proof / _latest in a store job, which also produces every
+ * error). size 0 is the latest checkpoint: answered only within a second of
+ * this process last confirming it (durable_confirmed_us), so that another
+ * vledgerd's appends show within that second; a given size only when it is
+ * within the durable checkpoint. Every node must be in the subtree cache.
+ * *size_out gets the tree size; *proof is malloc'd (caller frees). */
+bool tlog_inclusion_proof_cached(const struct tlog *log, uint64_t index, uint64_t size, uint64_t *size_out,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count);
 
 /* The same against the latest checkpoint, read once: *size (*to) gets its
  * tree size, also on failure once it was read. */

@@ -299,19 +299,6 @@ publish_checkpoint(PGconn *conn, const struct tlog *log, uint64_t size, const ui
 	return ok;
 }
 
-/* Raises a size a log keeps for all workers (durable_size, seen_size) to
- * at least `size`. Those are the only fields of a log that change after
- * tlog_open: atomic, and written through a const log. */
-static void
-size_raise(const _Atomic uint64_t *field, uint64_t size)
-{
-	_Atomic uint64_t *f = (_Atomic uint64_t *)field;
-	uint64_t seen = atomic_load(f);
-
-	while (seen < size && !atomic_compare_exchange_weak(f, &seen, size))
-		;
-}
-
 /* The latest checkpoint from columns col.. of row 0 of res (tree_size,
  * root_hash, note, "WAL flushed up to what this statement saw"; binary), as
  * tlog_latest() returns it. */
@@ -333,8 +320,12 @@ latest_from_row(PGconn *conn, const struct tlog *log, const PGresult *res, int c
 		if (!store_wal_barrier(conn, err))
 			return false;
 	}
-	if (durable)
+	if (durable) {
 		size_raise(&log->durable_size, *size);
+		/* Read now, so the latest now (if nothing larger was seen). */
+		if (atomic_load(&log->durable_size) == *size)
+			durable_confirm(&log->durable_confirmed_us);
+	}
 	size_raise(&log->seen_size, *size);
 	memcpy(root, PQgetvalue(res, 0, col + 1), MERKLE_HASH_LEN);
 	if (note != NULL)
@@ -594,6 +585,41 @@ tlog_inclusion_proof(PGconn *conn, const struct tlog *log, uint64_t index, uint6
  * latest size turns out different, the walk for it fetches what is still
  * missing, so the proof is the same either way.
  */
+/* A merkle_hash_fn over the subtree cache alone (ctx). */
+static bool
+cached_node(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_LEN], struct vl_error *err)
+{
+	if (subtree_cache_get(ctx, level, index, out))
+		return true;
+	return vl_error_set(err, VL_NOT_FOUND, "log: node (%u, %" PRIu64 ") is not cached", level, index);
+}
+
+/* How long "the latest checkpoint" is answered from memory after this
+ * process last confirmed it. */
+#define LATEST_FRESH_US 1000000
+
+bool
+tlog_inclusion_proof_cached(const struct tlog *log, uint64_t index, uint64_t size, uint64_t *size_out,
+    uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count)
+{
+	uint64_t durable = atomic_load(&log->durable_size);
+	struct vl_error ignored;
+
+	if (log->subtrees == NULL)
+		return false;
+	if (size == 0) {
+		if (tlog_now_us() - atomic_load(&log->durable_confirmed_us) > LATEST_FRESH_US)
+			return false;
+		size = durable;
+	} else if (size > durable) {
+		return false;
+	}
+	if (index >= size || !merkle_inclusion_proof(index, size, cached_node, log->subtrees, proof, count, &ignored))
+		return false;
+	*size_out = size;
+	return true;
+}
+
 bool
 tlog_inclusion_proof_latest(PGconn *conn, const struct tlog *log, uint64_t index, uint64_t *size,
     uint8_t (**proof)[MERKLE_HASH_LEN], size_t *count, struct vl_error *err)

@@ -13,6 +13,7 @@
 #include "vledger/tlog.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +62,12 @@ entry_bytes(const char *kind, const char *actor, const json_t *facts, char **out
 }
 
 /* Thread-local: set by an append, read and cleared by the transaction's
- * owner (tlog_take_appended). */
+ * owner (tlog_take_appended, then tlog_appended_durable or
+ * tlog_forget_appended). appended_log/appended_size: the last checkpoint
+ * this thread signed, to publish once it is on disk. */
 static _Thread_local bool appended_here;
+static _Thread_local const struct tlog *appended_log;
+static _Thread_local uint64_t appended_size;
 
 bool
 tlog_take_appended(void)
@@ -71,6 +76,24 @@ tlog_take_appended(void)
 
 	appended_here = false;
 	return was;
+}
+
+void
+tlog_appended_durable(void)
+{
+	if (appended_log != NULL) {
+		size_raise(&appended_log->durable_size, appended_size);
+		if (atomic_load(&appended_log->durable_size) == appended_size)
+			durable_confirm(&appended_log->durable_confirmed_us);
+	}
+	appended_log = NULL;
+}
+
+void
+tlog_forget_appended(void)
+{
+	appended_here = false;
+	appended_log = NULL;
 }
 
 /*
@@ -374,6 +397,8 @@ tlog_append_many(PGconn *conn, const struct tlog *log, size_t count, const struc
 	if (!store_tail_exec_prepared(conn, &append_statement, params, lengths, formats, "log append", err))
 		goto out;
 	appended_here = true;
+	appended_log = log;
+	appended_size = a.new_size;
 	ok = true;
 out:
 	if (!ok)

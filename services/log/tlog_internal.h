@@ -5,8 +5,10 @@
 #ifndef VLEDGER_TLOG_INTERNAL_H
 #define VLEDGER_TLOG_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -45,5 +47,36 @@ struct right_edge {
 };
 
 void right_edge_of(uint64_t size, struct right_edge *e);
+
+/* Raises a size a log keeps for all workers (durable_size, seen_size) to
+ * at least `size`. Those and durable_confirmed_us are the only fields of a
+ * log that change after tlog_open: atomic, and written through a const
+ * log. */
+static inline void
+size_raise(const _Atomic uint64_t *field, uint64_t size)
+{
+	_Atomic uint64_t *f = (_Atomic uint64_t *)field;
+	uint64_t seen = atomic_load(f);
+
+	while (seen < size && !atomic_compare_exchange_weak(f, &seen, size))
+		;
+}
+
+/* CLOCK_MONOTONIC in microseconds. */
+static inline int64_t
+tlog_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* durable_size is the latest checkpoint's size as of now. */
+static inline void
+durable_confirm(const _Atomic int64_t *field)
+{
+	atomic_store((_Atomic int64_t *)field, tlog_now_us());
+}
 
 #endif

@@ -40,7 +40,7 @@ rpc_txn_begin(PGconn *conn, int64_t timeout_ms, struct vl_error *err)
 {
 	char sql[160];
 
-	(void)tlog_take_appended();  /* left over by work outside a call */
+	tlog_forget_appended();  /* left over by work outside a call */
 	store_tail_reset();
 	/* One round trip for the three. */
 	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL statement_timeout = %lld; SET LOCAL lock_timeout = %lld",
@@ -77,9 +77,12 @@ rpc_txn_commit(PGconn *conn, bool flush, bool *committed, struct vl_error *err)
 		char cause[sizeof(err->message)];
 
 		snprintf(cause, sizeof(cause), "%s", err->message);
+		tlog_forget_appended();
 		return vl_error_set(err, VL_UNAVAILABLE, "the write was committed but its flush to disk was not confirmed"
 		    " (%s); retry with the same idempotencyKey", cause);
 	}
+	if (appended)
+		tlog_appended_durable();
 	return true;
 }
 
@@ -98,7 +101,7 @@ rpc_txn_rollback(PGconn *conn)
 	}
 	res = PQexec(conn, "ROLLBACK");
 	PQclear(res);
-	(void)tlog_take_appended();
+	tlog_forget_appended();
 }
 
 static void
@@ -114,7 +117,7 @@ rpc_job_run(PGconn *conn, void *arg)
 	}
 	/* Nothing to time out and nothing to roll back: no transaction. */
 	if (job->read_only && call->deadline_us == 0) {
-		(void)tlog_take_appended();
+		tlog_forget_appended();
 		store_tail_reset();
 		job->ok = job->fn(conn, call, job->ctx, &job->response, &job->response_len, &job->err);
 		if (!job->ok) {
