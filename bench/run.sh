@@ -21,7 +21,9 @@
 #   --scale N       with the bulk loader (bench/bulkload.c): append and
 #                   GetInclusionProof after growing the log to 10^4 entries and
 #                   to N, and log storage per entry; target within 1.5x of 10^4
-#                   (in a smoke run: 10^3 and N)
+#                   (in a smoke run: 10^3 and N); GetInclusionProof also with
+#                   vledgerd restarted with --node-cache-mb 0 (the cost from
+#                   storage alone, for information)
 #
 # and prints a markdown table (also written to --out FILE when given; nothing
 # is written otherwise, so a smoke run never overwrites bench/RESULTS.md).
@@ -160,9 +162,9 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -gt $((idle_conns + 100)) ] ||
 	die "ulimit -n is $(ulimit -n): too low for $idle_conns connections"
 
-start_vledgerd() {
+start_vledgerd() { # [extra vledgerd options]
 	"$bin/vledgerd" --listen "127.0.0.1:$port" --state-dir "$work/state" --database-url "$db_url" \
-		--sql-dir "$root/sql" ${pool:+--db-pool-size "$pool"} >>"$work/vledgerd.log" 2>&1 &
+		--sql-dir "$root/sql" ${pool:+--db-pool-size "$pool"} "$@" >>"$work/vledgerd.log" 2>&1 &
 	vpid=$!
 	local i
 	for i in $(seq 1 600); do
@@ -171,6 +173,11 @@ start_vledgerd() {
 		sleep 0.1
 	done
 	die "vledgerd not ready after 60 s"
+}
+stop_vledgerd() {
+	kill -TERM "$vpid" 2>/dev/null || true
+	wait "$vpid" 2>/dev/null || true
+	vpid=""
 }
 log "starting vledgerd on $url"
 start_vledgerd
@@ -383,7 +390,7 @@ if [ -n "$scale" ]; then
 	if [ ! -x "$bulkload" ]; then
 		notes+=("--scale $scale skipped: $bulkload does not exist (bench/bulkload.c not built)")
 	else
-		declare -A s_rps s_p99 s_storage
+		declare -A s_rps s_p99 s_p99s s_storage
 		base=$((now - 60 * 86400))
 		for target in "$scale_ref" "$scale"; do
 			size=$(tree_size)
@@ -410,6 +417,25 @@ if [ -n "$scale" ]; then
 				r=$(ratio "${s_rps[$scale_ref]}" "${s_rps[$target]}")
 				row "append @ $size entries" "$conns" "$j" "${s_rps[$scale_ref]} req/s @ $scale_ref" "slowdown ${r}× (≤ 1.5×)" "$(verdict "$r <= 1.5")"
 			fi
+			# From storage alone first: with --node-cache-mb 0 every proof
+			# reads its nodes and the checkpoint from PostgreSQL. A small
+			# log is answered from memory by the default daemon (next) and
+			# a large one mostly is not; this row shows what the storage
+			# path costs at each size, for information: the target is the
+			# default's. The default daemon runs last, so that the idle
+			# row below measures it with its cache as the proofs left it.
+			stop_vledgerd
+			start_vledgerd --node-cache-mb 0
+			j=$(duration=$scale_duration run_loadgen proof "$conns" --tree-size "$(tree_size)")
+			s_p99s[$target]=$(jget "$j" p99_ms)
+			if [ "$target" = "$scale_ref" ]; then
+				row "proof, no node cache @ $size entries" "$conns" "$j" "—" "—" "—"
+			else
+				r=$(ratio "${s_p99s[$target]}" "${s_p99s[$scale_ref]}")
+				row "proof, no node cache @ $size entries" "$conns" "$j" "p99 ${s_p99s[$scale_ref]} ms @ $scale_ref" "p99 ${r}× (information)" "—"
+			fi
+			stop_vledgerd
+			start_vledgerd
 			j=$(duration=$scale_duration run_loadgen proof "$conns" --tree-size "$(tree_size)")
 			s_p99[$target]=$(jget "$j" p99_ms)
 			if [ "$target" = "$scale_ref" ]; then

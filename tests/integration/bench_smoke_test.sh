@@ -52,7 +52,7 @@ done
 awk -v r="$(cell idle 9)" 'BEGIN { exit !(r > 0) }' || fail "idle: no vledgerd RSS"
 echo "ok - idle: $(cell idle 10), RSS $(cell idle 9) MB"
 if [ ${#scale[@]} -gt 0 ]; then
-	for kind in append proof; do
+	for kind in append proof "proof, no node cache"; do
 		n=0
 		while IFS='|' read -r _ key _ requests throughput _ _ _ errors _; do
 			n=$((n + 1))
@@ -63,7 +63,7 @@ if [ ${#scale[@]} -gt 0 ]; then
 	done
 	grep -q '^| log storage |.* B/entry @ 1000 .* B/entry @ 3000' "$tmp/results.md" || fail "--scale: no log storage row"
 	grep -q '^| idle @ 3000 entries |' "$tmp/results.md" || fail "--scale: no idle row"
-	echo "ok - --scale 3000: append, proof, storage and idle rows"
+	echo "ok - --scale 3000: append, proof (with and without the node cache), storage and idle rows"
 fi
 # The harness must not leave anything behind: its work directory (the
 # cluster's data and socket) is gone, so PostgreSQL was stopped before it.
