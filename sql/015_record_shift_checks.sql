@@ -23,12 +23,13 @@
 --   volunteer_scope    the request is refused as named
 --   overlap            d1 = the shift it overlaps, d2/d3 = its start/end
 --   checkin_overlap    d1 = the open check-in, d2 = its start
---   raced              its key was claimed by a transaction that committed
---                      after the lookup (another vledgerd), or it repeats
---                      an earlier request's key in this batch: run it again
---   ok                 checked, volunteer locked, key claimed: insert it
--- Refused requests leave nothing behind: the key is claimed last, only for
--- requests that passed every check. The order of the checks, and so which
+--   raced              it repeats an earlier request's key in this batch
+--                      (vledgerd never sends that): run it again
+--   ok                 checked, volunteer locked: insert it
+-- The function writes nothing but the volunteers' locks, so a refused
+-- request leaves nothing behind. The keys of the requests that go ahead are
+-- stored with their answers, last, by record_shift_answers() below. The
+-- order of the checks, and so which
 -- refusal a request with several faults gets, is that of the one-request
 -- checks in shift_service.c (records_reach_check and the overlap checks).
 -- Volunteers are locked in the order of their lock keys, so batches that
@@ -106,41 +107,62 @@ BEGIN
 		PERFORM pg_advisory_xact_lock(lock_key);
 	END LOOP;
 
-	-- Overlapping shifts and open check-ins, now that nothing can change them.
+	-- Now that nothing can change them: the keys again (a request with the
+	-- same key for the same volunteer may have been running in another
+	-- process, which held the volunteer's lock until it committed: its
+	-- stored answer is this request's), then overlapping shifts and open
+	-- check-ins.
 	SELECT array_agg(CASE WHEN v[u.i] <> 'ok' THEN v[u.i]
+	                      WHEN k.token_id IS NOT NULL THEN
+	                        CASE WHEN k.procedure = p_procedure AND k.request_hash = u.h AND k.response IS NOT NULL
+	                             THEN 'replay' ELSE 'key_reused' END
 	                      WHEN s.id IS NOT NULL THEN 'overlap'
 	                      WHEN c.id IS NOT NULL THEN 'checkin_overlap' ELSE 'ok' END ORDER BY u.i),
+	       array_agg(CASE WHEN v[u.i] = 'ok' AND k.procedure = p_procedure AND k.request_hash = u.h
+	                      THEN k.response ELSE r[u.i] END ORDER BY u.i),
 	       array_agg(coalesce(s.id, c.id) ORDER BY u.i),
 	       array_agg(coalesce(s.start_text, c.start_text) ORDER BY u.i),
 	       array_agg(s.end_text ORDER BY u.i)
-	  INTO v, x1, x2, x3
-	  FROM unnest(p_volunteers, p_starts, p_ends) WITH ORDINALITY AS u (vol, st, en, i)
+	  INTO v, r, x1, x2, x3
+	  FROM unnest(p_tokens, p_keys, p_hashes, p_volunteers, p_starts, p_ends) WITH ORDINALITY AS u (t, y, h, vol, st, en, i)
+	  LEFT JOIN idempotency_keys k ON v[u.i] = 'ok' AND k.token_id = u.t AND k.key = u.y
 	  LEFT JOIN LATERAL (
 	        SELECT sh.id, to_char(sh.start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS start_text,
 	               to_char(sh.end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS end_text
 	          FROM shifts sh
-	         WHERE v[u.i] = 'ok' AND sh.volunteer_id = u.vol AND sh.status <> 'rejected' AND NOT sh.voided
-	           AND tstzrange(sh.start_time, sh.end_time) && tstzrange(u.st, u.en) LIMIT 1) AS s ON true
+	         WHERE v[u.i] = 'ok' AND k.token_id IS NULL AND sh.volunteer_id = u.vol AND sh.status <> 'rejected'
+	           AND NOT sh.voided AND tstzrange(sh.start_time, sh.end_time) && tstzrange(u.st, u.en) LIMIT 1) AS s ON true
 	  LEFT JOIN LATERAL (
 	        SELECT ci.id, to_char(ci.start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS start_text
 	          FROM check_ins ci
-	         WHERE v[u.i] = 'ok' AND s.id IS NULL AND ci.volunteer_id = u.vol AND ci.shift_id IS NULL
-	           AND ci.start_time < u.en LIMIT 1) AS c ON true;
-
-	-- Last, the keys of the requests that go ahead. A key another
-	-- transaction claimed since the lookup waits for that transaction; if
-	-- it committed, this request must be looked up again.
-	WITH claimed AS (
-		INSERT INTO idempotency_keys (token_id, key, procedure, request_hash)
-		SELECT u.t, u.y, p_procedure, u.h FROM unnest(p_tokens, p_keys, p_hashes) WITH ORDINALITY AS u (t, y, h, i)
-		 WHERE v[u.i] = 'ok'
-		ON CONFLICT (token_id, key) DO NOTHING
-		RETURNING token_id, key)
-	SELECT array_agg(CASE WHEN v[u.i] = 'ok' AND c.token_id IS NULL THEN 'raced' ELSE v[u.i] END ORDER BY u.i)
-	  INTO v
-	  FROM unnest(p_tokens, p_keys) WITH ORDINALITY AS u (t, y, i)
-	  LEFT JOIN claimed c ON c.token_id = u.t AND c.key = u.y;
+	         WHERE v[u.i] = 'ok' AND k.token_id IS NULL AND s.id IS NULL AND ci.volunteer_id = u.vol
+	           AND ci.shift_id IS NULL AND ci.start_time < u.en LIMIT 1) AS c ON true;
 
 	RETURN QUERY SELECT i::int, v[i], x1[i], x2[i], x3[i], r[i] FROM generate_subscripts(v, 1) AS i ORDER BY i;
+END
+$$;
+
+-- The keys and answers of a batch's recorded shifts, in the same
+-- transaction as the shifts. A key that another transaction (another
+-- vledgerd: one process never runs two requests with one key at once)
+-- stored since record_shift_checks() looked fails the whole batch with
+-- serialization_failure: vledgerd runs its requests again, each alone, and
+-- the one with that key then finds the stored answer. Nothing is recorded
+-- twice.
+CREATE FUNCTION record_shift_answers(
+	p_tokens text[], p_keys text[], p_procedure text, p_hashes bytea[], p_responses bytea[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	stored int;
+BEGIN
+	INSERT INTO idempotency_keys (token_id, key, procedure, request_hash, response)
+	SELECT u.t, u.y, p_procedure, u.h, u.r FROM unnest(p_tokens, p_keys, p_hashes, p_responses) AS u (t, y, h, r)
+	ON CONFLICT (token_id, key) DO NOTHING;
+	GET DIAGNOSTICS stored = ROW_COUNT;
+	IF stored <> coalesce(array_length(p_tokens, 1), 0) THEN
+		RAISE EXCEPTION 'idempotencyKey: used by a concurrent request; the batch runs again'
+			USING ERRCODE = 'serialization_failure';
+	END IF;
 END
 $$;

@@ -9,13 +9,15 @@
  *
  *   1. record_shift_checks(): idempotency keys, organisation, volunteer,
  *      the caller's reach, the volunteers' locks, overlapping shifts and
- *      check-ins, and the keys claimed - one verdict per request
- *      (sql/015_record_shift_checks.sql);
+ *      check-ins - one verdict per request (sql/015_record_shift_checks.sql);
  *   2. the shifts of the requests that passed, in one INSERT;
  *   3. their log entries, as one append with one signed checkpoint
  *      (log_records_append_about -> tlog_append_many);
  *   4. pipelined after the append: their shift history, their entries'
- *      index rows, the stored answers, COMMIT; then the flush.
+ *      index rows, their keys with the answers (record_shift_answers(),
+ *      which fails the batch if another process stored one of the keys
+ *      meanwhile: it then runs again, each request alone, and finds the
+ *      stored answer), COMMIT; then the flush.
  *
  * A refused request gets its own error and leaves nothing behind; the
  * others in its batch go on. Requests for one volunteer, or with one
@@ -84,8 +86,14 @@ static const struct store_statement history_statement = {
 
 static const struct store_statement answers_statement = {
 	"record_shift_answers",
-	"UPDATE idempotency_keys k SET response = u.r FROM unnest($1::text[], $2::text[], $3::bytea[]) AS u (t, y, r)"
-	" WHERE k.token_id = u.t AND k.key = u.y", 3
+	"SELECT record_shift_answers($1::text[], $2::text[], $3, $4::bytea[], $5::bytea[])", 5
+};
+
+/* What binds each request's idempotency key: "service/method" and the
+ * SHA-256 of the request (idempotency_request_hash), computed once. */
+struct request_hashes {
+	char procedure[256];
+	uint8_t (*hashes)[32];   /* one per request of the batch */
 };
 
 /* A verdict of record_shift_checks() other than ok/replay/raced, as the
@@ -122,16 +130,16 @@ nonnull(const PGresult *res, int row, int col)
 /* Step 1: one verdict per request. Requests that may go ahead are listed
  * in go[] (*ngo of them, in batch order); the others get their outcome. */
 static bool
-run_checks(PGconn *conn, struct rpc_batch *batch, size_t *go, size_t *ngo, struct vl_error *err)
+run_checks(PGconn *conn, struct rpc_batch *batch, const struct request_hashes *rh, size_t *go, size_t *ngo,
+    struct vl_error *err)
 {
 	size_t n = batch->count, i;
 	const char **tokens = xcalloc(n, sizeof(char *)), **keys = xcalloc(n, sizeof(char *)),
 	    **scopes = xcalloc(n, sizeof(char *)), **scope_orgs = xcalloc(n, sizeof(char *)),
 	    **volunteers = xcalloc(n, sizeof(char *)), **orgs = xcalloc(n, sizeof(char *)),
 	    **starts = xcalloc(n, sizeof(char *)), **ends = xcalloc(n, sizeof(char *));
-	uint8_t (*hashes)[32] = xcalloc(n, 32);
 	const uint8_t **hash_ptrs = xcalloc(n, sizeof(uint8_t *));
-	char procedure[256] = "", *lists[9];
+	char *lists[9];
 	const char *params[10];
 	PGresult *res = NULL;
 	bool ok = false;
@@ -144,8 +152,7 @@ run_checks(PGconn *conn, struct rpc_batch *batch, size_t *go, size_t *ngo, struc
 
 		tokens[i] = call->principal.token_id;
 		keys[i] = req->idempotency_key;
-		idempotency_request_hash(call, hashes[i], procedure);
-		hash_ptrs[i] = hashes[i];
+		hash_ptrs[i] = rh->hashes[i];
 		scopes[i] = ctx->scope;
 		scope_orgs[i] = call->principal.organization_id;
 		volunteers[i] = req->volunteer_id;
@@ -164,7 +171,7 @@ run_checks(PGconn *conn, struct rpc_batch *batch, size_t *go, size_t *ngo, struc
 	lists[8] = pg_text_array(ends, n);
 	params[0] = lists[0];
 	params[1] = lists[1];
-	params[2] = procedure;
+	params[2] = rh->procedure;
 	for (i = 3; i < 10; i++)
 		params[i] = lists[i - 1];
 	res = store_exec_prepared(conn, &checks_statement, params, NULL, NULL, 0);
@@ -224,7 +231,6 @@ out:
 	free(orgs);
 	free(starts);
 	free(ends);
-	free(hashes);
 	free(hash_ptrs);
 	return ok;
 }
@@ -253,18 +259,19 @@ shift_facts(const char *id, const Vledger__V1__RecordShiftRequest *req, const st
 /* Steps 2-4 for the requests in go[]: shifts, log entries, history,
  * answers. */
 static bool
-record_shifts(PGconn *conn, struct rpc_batch *batch, const size_t *go, size_t n, struct vl_error *err)
+record_shifts(PGconn *conn, struct rpc_batch *batch, const struct request_hashes *rh, const size_t *go, size_t n,
+    struct vl_error *err)
 {
 	char (*ids)[32] = xcalloc(n, 32), (*minutes)[16] = xcalloc(n, 16), (*leaves)[24] = xcalloc(n, 24);
 	const char **cols[16], **history[3], **answer_keys[2];
-	const uint8_t **answers = xcalloc(n, sizeof(uint8_t *));
+	const uint8_t **answers = xcalloc(n, sizeof(uint8_t *)), **hashes = xcalloc(n, sizeof(uint8_t *));
 	size_t *answer_lens = xcalloc(n, sizeof(size_t)), i, k;
 	struct shift_view *views = xcalloc(n, sizeof(*views));
 	struct log_record *records = xcalloc(n, sizeof(*records));
 	struct log_append *appends = xcalloc(n, sizeof(*appends));
 	bool *have_row = xcalloc(n, sizeof(bool));
-	char *lists[16] = {NULL}, *history_lists[3] = {NULL}, *answer_lists[3] = {NULL};
-	const char *params[16];
+	char *lists[16] = {NULL}, *history_lists[3] = {NULL}, *answer_lists[4] = {NULL};
+	const char *params[16], *answer_params[5];
 	PGresult *res = NULL;
 	bool ok = false;
 	int r;
@@ -359,16 +366,22 @@ record_shifts(PGconn *conn, struct rpc_batch *batch, const size_t *go, size_t n,
 		answer_keys[1][i] = req->idempotency_key;
 		answers[i] = it->response;
 		answer_lens[i] = it->response_len;
+		hashes[i] = rh->hashes[go[i]];
 	}
 	for (k = 0; k < 3; k++)
 		history_lists[k] = pg_text_array(history[k], n);
 	answer_lists[0] = pg_text_array(answer_keys[0], n);
 	answer_lists[1] = pg_text_array(answer_keys[1], n);
-	answer_lists[2] = pg_bytea_array(answers, answer_lens, 0, n);
+	answer_lists[2] = pg_bytea_array(hashes, NULL, 32, n);
+	answer_lists[3] = pg_bytea_array(answers, answer_lens, 0, n);
+	answer_params[0] = answer_lists[0];
+	answer_params[1] = answer_lists[1];
+	answer_params[2] = rh->procedure;
+	answer_params[3] = answer_lists[2];
+	answer_params[4] = answer_lists[3];
 	if (!store_tail_exec_prepared(conn, &history_statement, (const char *const *)history_lists, NULL, NULL,
 	    "shift history", err) ||
-	    !store_tail_exec_prepared(conn, &answers_statement, (const char *const *)answer_lists, NULL, NULL,
-	    "idempotencyKey", err))
+	    !store_tail_exec_prepared(conn, &answers_statement, answer_params, NULL, NULL, "idempotencyKey", err))
 		goto out;
 	for (i = 0; i < n; i++)
 		batch->items[go[i]]->ok = true;
@@ -384,14 +397,16 @@ out:
 	for (k = 0; k < 3; k++) {
 		free(history_lists[k]);
 		free(history[k]);
-		free(answer_lists[k]);
 	}
+	for (k = 0; k < 4; k++)
+		free(answer_lists[k]);
 	for (k = 0; k < 2; k++)
 		free(answer_keys[k]);
 	free(ids);
 	free(minutes);
 	free(leaves);
 	free(answers);
+	free(hashes);
 	free(answer_lens);
 	free(views);
 	free(records);
@@ -404,10 +419,15 @@ out:
 static bool
 record_batch(PGconn *conn, struct rpc_batch *batch, struct vl_error *err)
 {
-	size_t *go = xcalloc(batch->count, sizeof(*go)), ngo = 0;
+	size_t *go = xcalloc(batch->count, sizeof(*go)), ngo = 0, i;
+	struct request_hashes rh;
 	bool ok;
 
-	ok = run_checks(conn, batch, go, &ngo, err) && (ngo == 0 || record_shifts(conn, batch, go, ngo, err));
+	rh.hashes = xcalloc(batch->count, sizeof(*rh.hashes));
+	for (i = 0; i < batch->count; i++)
+		idempotency_request_hash(batch->items[i]->call, rh.hashes[i], rh.procedure);
+	ok = run_checks(conn, batch, &rh, go, &ngo, err) && (ngo == 0 || record_shifts(conn, batch, &rh, go, ngo, err));
+	free(rh.hashes);
 	free(go);
 	return ok;
 }

@@ -140,21 +140,30 @@ queue_push(struct rpc_batcher *b, struct rpc_batch_item *it, bool front)
 
 static void dispatch(struct rpc_batcher *b);
 
-/* Runs on a store worker: the batch's transaction. */
+/* Runs on a store worker: the batch's transaction, for the calls whose
+ * deadline has not passed yet (the others are refused one by one). */
 static void
 batch_job(PGconn *conn, void *arg)
 {
 	struct batch_run *r = arg;
 	struct rpc_batch *batch = &r->batch;
+	struct rpc_batch live = *batch;
 	int64_t timeout_ms = 0, ms, now = rpc_now_us(), first_deadline = 0;
 	size_t i;
 
+	live.items = xcalloc(batch->count, sizeof(*live.items));
+	live.count = 0;
 	for (i = 0; i < batch->count; i++) {
 		struct rpc_batch_item *it = batch->items[i];
 
 		it->ok = false;
 		it->again = false;
+		if (it->call->deadline_us != 0 && now >= it->call->deadline_us) {
+			vl_error_set(&it->err, VL_DEADLINE_EXCEEDED, "deadline exceeded before the request ran");
+			continue;
+		}
 		vl_error_set(&it->err, VL_INTERNAL, "not answered");
+		live.items[live.count++] = it;
 		if (it->call->deadline_us != 0) {
 			ms = rpc_remaining_ms(it->call);
 			if (timeout_ms == 0 || ms < timeout_ms)
@@ -163,26 +172,25 @@ batch_job(PGconn *conn, void *arg)
 				first_deadline = it->call->deadline_us;
 		}
 	}
-	if (first_deadline != 0 && now >= first_deadline) {
-		r->failed = true;
-		vl_error_set(&r->err, VL_DEADLINE_EXCEEDED, "deadline exceeded before the request ran");
-		return;
-	}
-	if (!rpc_txn_begin(conn, timeout_ms, &r->err) || !r->b->fn(conn, batch, &r->err))
+	if (live.count == 0)
+		goto out;
+	if (!rpc_txn_begin(conn, timeout_ms, &r->err) || !r->b->fn(conn, &live, &r->err))
 		goto rollback;
-	if (!rpc_txn_commit(conn, batch->flush, &r->committed, &r->err)) {
+	if (!rpc_txn_commit(conn, live.flush, &r->committed, &r->err)) {
 		r->failed = true;
 		if (r->committed)
-			return;
+			goto out;
 		goto rollback;
 	}
-	return;
+	goto out;
 rollback:
 	rpc_txn_rollback(conn);
 	r->failed = true;
 	/* Whatever failed once a deadline had passed failed because of it. */
 	if (r->err.code == VL_DEADLINE_EXCEEDED || (first_deadline != 0 && rpc_now_us() >= first_deadline))
 		vl_error_set(&r->err, VL_DEADLINE_EXCEEDED, "deadline exceeded");
+out:
+	free(live.items);
 }
 
 /* Back on the loop thread: answers, or runs the calls again alone. */
@@ -220,7 +228,18 @@ batch_done(void *arg)
 		for (i = 0; i < batch->count; i++) {
 			struct rpc_batch_item *it = batch->items[i];
 
-			if (r->failed && (it->ok || !r->committed || batch->count == 1)) {
+			if (it->err.code == VL_DEADLINE_EXCEEDED && !it->ok && !it->again) {
+				/* Its deadline passed before the batch started. */
+				rpc_fail(it->call, &it->err);
+			} else if (r->failed && !r->committed && r->err.code == VL_ABORTED && it->runs + 1 < MAX_RUNS) {
+				/* Alone, and aborted by a deadlock or a serialization
+				 * failure (another process's transaction): again. */
+				log_info("%s: a call was aborted (%s); running it again", b->name, r->err.message);
+				it->runs++;
+				it->alone = true;
+				queue_push(b, it, false);
+				continue;
+			} else if (r->failed && (it->ok || !r->committed || batch->count == 1)) {
 				/* The batch's failure is this call's: rolled back, or
 				 * committed without a confirmed flush. */
 				rpc_fail(it->call, &r->err);

@@ -537,6 +537,50 @@ function overloadReport() {
   }
 }
 
-const commands = { "overload-report": overloadReport, load, "setup-shifts": setupShifts, verify, "outage-report": outageReport, "retry-report": retryReport };
+// same-key: every key's RecordShift sent to every --url at the same moment,
+// so that two processes run it at once. Each answer must succeed and all
+// must name the same shift at the same leaf index. --conflict: a different
+// request per process under the one key.
+async function sameKey() {
+  const urls = (opts.url ?? die("--url")).split(",");
+  const token = readFileSync(opts["token-file"] ?? die("--token-file"), "utf8").trim();
+  const setup = JSON.parse(readFileSync(opts.setup ?? die("--setup"), "utf8"));
+  const keys = Number(opts.keys ?? 40);
+  const prefix = opts.prefix ?? `same${process.pid}`;
+  for (let k = 0; k < keys; k++) {
+    const key = `${prefix}-${k}`;
+    // 40 days back and on (--conflict: 50): clear of the load's shifts and
+    // of each other.
+    const start = setup.base - (opts.conflict ? 50 : 40) * 24 * HOUR - k * 2 * HOUR;
+    const body = {
+      volunteerId: setup.volunteers[k % setup.volunteers.length],
+      organizationId: setup.team,
+      category: "SHIFT_CATEGORY_ELDERLY_CARE",
+      startTime: new Date(start).toISOString(),
+      endTime: new Date(start + HOUR).toISOString(),
+      activity: `dur ${key}`,
+      place: "durability test",
+      idempotencyKey: key,
+    };
+    if (!opts.conflict) {
+      const answers = await Promise.all(urls.map((u) => call(u, "vledger.v1.RecordsService/RecordShift", body, { token, clientTimeoutMs: 30000 })));
+      for (const a of answers) if (!a.ok) die(`${key}: ${a.code}: ${a.message}`);
+      const ids = new Set(answers.map((a) => `${a.body.shift.id}@${a.body.receipt.leafIndex}`));
+      if (ids.size !== 1) die(`${key}: the processes answered different shifts: ${[...ids].join(", ")}`);
+      continue;
+    }
+    // --conflict: one key, a different request (another volunteer) per
+    // process: exactly one is recorded, every other is already_exists.
+    const answers = await Promise.all(urls.map((u, j) => call(u, "vledger.v1.RecordsService/RecordShift",
+      { ...body, volunteerId: setup.volunteers[(k + j) % setup.volunteers.length] }, { token, clientTimeoutMs: 30000 })));
+    const ok = answers.filter((a) => a.ok).length;
+    const refused = answers.filter((a) => !a.ok && a.code === "already_exists").length;
+    if (ok !== 1 || refused !== urls.length - 1)
+      die(`${key}: want one recorded and the rest already_exists, got ${answers.map((a) => (a.ok ? "ok" : `${a.code}: ${a.message}`)).join("; ")}`);
+  }
+  console.log(`same-key: ${keys} keys, each sent to ${urls.length} processes at once${opts.conflict ? " as different requests" : ""}`);
+}
+
+const commands = { "overload-report": overloadReport, load, "same-key": sameKey, "setup-shifts": setupShifts, verify, "outage-report": outageReport, "retry-report": retryReport };
 if (!commands[command]) die(`unknown command ${command}`);
 await commands[command]();

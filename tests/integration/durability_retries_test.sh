@@ -5,7 +5,11 @@
 # some committed anyway; either way each key ends up as exactly one row and
 # one log entry: shifts (RecordShift, one shift_recorded entry each) and
 # organisations (CreateOrganization, one organization_registered each),
-# written at once by two clients of 16 workers.
+# written at once by two clients of 16 workers. Each retry goes to the other
+# of two vledgerd processes on the database, so a retry often runs while
+# the attempt it repeats is still running in the other process: RecordShift
+# batches then store the key last (record_shift_answers) and the loser runs
+# again and replays the winner's answer.
 set -euo pipefail
 source "$VLEDGER_SOURCE_DIR/tests/integration/durability_lib.sh"
 dur_setup
@@ -13,13 +17,16 @@ dur_setup
 KEYS=300
 dur_start a
 vl_wait_ready a
+dur_start b
+vl_wait_ready b
 url=$(vl_url a)
+url_b=$(vl_url b)
 token_file="$VL_TMP/a/state/admin.token"
 dur_client setup-shifts --url "$url" --token-file "$token_file" --volunteers 16 --out "$VL_TMP/setup.json" ||
 	fail "cannot set up volunteers"
 
 for kind in shift org; do
-	node "$DUR_CLIENT" load --kind "$kind" --url "$url" --token-file "$token_file" --setup "$VL_TMP/setup.json" \
+	node "$DUR_CLIENT" load --kind "$kind" --url "$url,$url_b" --token-file "$token_file" --setup "$VL_TMP/setup.json" \
 		--out "$VL_TMP/$kind.receipts" --events "$VL_TMP/$kind.events" --concurrency 16 --max-keys "$KEYS" \
 		--timeout-ms 5-20 --client-timeout-ms 10000 --prefix "retry-$kind" >"$VL_TMP/$kind.out" 2>&1 &
 	pids+=($!)
@@ -47,7 +54,25 @@ q() { sql "$1"; }
 	fail "organization_registered entries are not one per key"
 pass "$KEYS shifts and $KEYS organisations written with retries after timeouts: exactly one row and one log entry per idempotency key"
 
+# The same request, same key, sent to both processes at the same moment:
+# one shift per key, and both answers name it.
+SAME=40
+dur_client same-key --url "$url,$url_b" --token-file "$token_file" --setup "$VL_TMP/setup.json" --keys "$SAME" \
+	--prefix same || fail "same-key requests to both processes"
+[ "$(q "SELECT count(*) || ' ' || count(DISTINCT activity) FROM shifts WHERE activity LIKE 'dur same-%'")" = "$SAME $SAME" ] ||
+	fail "same-key shifts: $(q "SELECT count(*) || ' ' || count(DISTINCT activity) FROM shifts WHERE activity LIKE 'dur same-%'"), want $SAME $SAME"
+pass "$SAME keys sent to both processes at once: one shift per key, both answers the same"
+# One key, a different request in each process at the same moment: one is
+# recorded, the other refused (already_exists), never both.
+dur_client same-key --url "$url,$url_b" --token-file "$token_file" --setup "$VL_TMP/setup.json" --keys "$SAME" \
+	--prefix conflict --conflict 1 || fail "conflicting requests under one key in both processes"
+[ "$(q "SELECT count(*) || ' ' || count(DISTINCT activity) FROM shifts WHERE activity LIKE 'dur conflict-%'")" = "$SAME $SAME" ] ||
+	fail "conflicting keys: $(q "SELECT count(*) || ' ' || count(DISTINCT activity) FROM shifts WHERE activity LIKE 'dur conflict-%'") shifts, want $SAME $SAME"
+echo "RecordShift calls run again after the other process stored their key first: $(cat "$VL_TMP/a/log" "$VL_TMP/b/log" | grep -c 'used by a concurrent request' || true)"
+pass "$SAME keys used by a different request in each process at once: one recorded, one already_exists"
+
 dur_check_log "$url" "$VL_TMP/a/state/log.vkey" "$VL_TMP/shift.receipts" "$VL_TMP/org.receipts"
 vl_stop a
+vl_stop b
 dur_verify_storage
 pass "every receipt, first answer or replay, is in the log at its index and consistent with the latest checkpoint"
