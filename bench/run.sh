@@ -391,6 +391,21 @@ if [ -n "$scale" ]; then
 		notes+=("--scale $scale skipped: $bulkload does not exist (bench/bulkload.c not built)")
 	else
 		declare -A s_rps s_p99 s_p99s s_storage
+		# proof_row LABEL P99-ARRAY TARGET-TEXT (RATIO replaced) verdict|TEXT:
+		# GetInclusionProof at this size; at N, compared with $scale_ref.
+		proof_row() {
+			local -n p99=$2
+			local j r
+			j=$(duration=$scale_duration run_loadgen proof "$conns" --tree-size "$(tree_size)")
+			p99[$target]=$(jget "$j" p99_ms)
+			if [ "$target" = "$scale_ref" ]; then
+				row "$1 @ $size entries" "$conns" "$j" "—" "—" "—"
+				return
+			fi
+			r=$(ratio "${p99[$target]}" "${p99[$scale_ref]}")
+			row "$1 @ $size entries" "$conns" "$j" "p99 ${p99[$scale_ref]} ms @ $scale_ref" "${3/RATIO/$r}" \
+				"$([ "$4" = verdict ] && verdict "$r <= 1.5" || echo "$4")"
+		}
 		base=$((now - 60 * 86400))
 		for target in "$scale_ref" "$scale"; do
 			size=$(tree_size)
@@ -426,24 +441,10 @@ if [ -n "$scale" ]; then
 			# row below measures it with its cache as the proofs left it.
 			stop_vledgerd
 			start_vledgerd --node-cache-mb 0
-			j=$(duration=$scale_duration run_loadgen proof "$conns" --tree-size "$(tree_size)")
-			s_p99s[$target]=$(jget "$j" p99_ms)
-			if [ "$target" = "$scale_ref" ]; then
-				row "proof, no node cache @ $size entries" "$conns" "$j" "—" "—" "—"
-			else
-				r=$(ratio "${s_p99s[$target]}" "${s_p99s[$scale_ref]}")
-				row "proof, no node cache @ $size entries" "$conns" "$j" "p99 ${s_p99s[$scale_ref]} ms @ $scale_ref" "p99 ${r}× (information)" "—"
-			fi
+			proof_row "proof, no node cache" s_p99s "p99 RATIO× (information)" "—"
 			stop_vledgerd
 			start_vledgerd
-			j=$(duration=$scale_duration run_loadgen proof "$conns" --tree-size "$(tree_size)")
-			s_p99[$target]=$(jget "$j" p99_ms)
-			if [ "$target" = "$scale_ref" ]; then
-				row "proof @ $size entries" "$conns" "$j" "—" "—" "—"
-			else
-				r=$(ratio "${s_p99[$target]}" "${s_p99[$scale_ref]}")
-				row "proof @ $size entries" "$conns" "$j" "p99 ${s_p99[$scale_ref]} ms @ $scale_ref" "p99 ${r}× (≤ 1.5×)" "$(verdict "$r <= 1.5")"
-			fi
+			proof_row proof s_p99 "p99 RATIO× (≤ 1.5×)" verdict
 		done
 		r=$(ratio "${s_storage[$scale]}" "${s_storage[$scale_ref]}")
 		rows+=("| log storage | — | — | — | — | — | — | — | — | ${s_storage[$scale_ref]} B/entry @ $scale_ref | ${s_storage[$scale]} B/entry @ $scale: ${r}× (≤ 1.5×) | $(verdict "$r <= 1.5") |")

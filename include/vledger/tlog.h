@@ -6,11 +6,14 @@
  * it: call them from store jobs (or at startup), never on the loop thread.
  * Appends happen inside the caller's transaction, so a write, its log entry,
  * the tree update and the new signed checkpoint commit together or not at
- * all. The log's row in `logs` is locked FOR UPDATE by the first append of
- * a transaction: one writer per log across all vledgerd processes sharing
- * the database; the lock is released at COMMIT/ROLLBACK.
+ * all. The log's head row (log_heads) is locked FOR UPDATE by the first
+ * append of a transaction: one writer per log across all vledgerd processes
+ * sharing the database; the lock is released at COMMIT/ROLLBACK. tlog.h's
+ * exception: tlog_inclusion_proof_cached() reads memory only and may run on
+ * the loop thread.
  *
- * The tables and the append path are described in sql/002_log.sql.
+ * The tables are described in sql/002_log.sql and sql/013_log_heads.sql;
+ * the append path in services/log/tlog_append.c.
  */
 #ifndef VLEDGER_TLOG_H
 #define VLEDGER_TLOG_H

@@ -6,7 +6,7 @@
 // tlog-tiles, RFC 8785 canonical JSON), using only node:crypto, so that a bug
 // shared by the daemon's own verifier cannot hide a bug in the daemon.
 import assert from "node:assert/strict";
-import { createHash, createPublicKey, verify as cryptoVerify } from "node:crypto";
+import { createPublicKey, verify as cryptoVerify } from "node:crypto";
 import http from "node:http";
 import { before, describe, it } from "node:test";
 
@@ -31,6 +31,7 @@ import {
   timestampFromDate,
   uid,
 } from "./lib.mjs";
+import { leafHash, nodeHash, sha256, verifyInclusion } from "./rfc9162.mjs";
 
 const LogService = registry.getService("vledger.v1.LogService");
 if (!LogService) throw new Error("vledger.v1.LogService is not in the descriptor set");
@@ -67,13 +68,6 @@ function logClient({ format = "binary", useHttpGet = true } = {}) {
 // Hashing (RFC 6962 §2.1): leaves are H(0x00 || data), interior nodes
 // H(0x01 || left || right), H = SHA-256.
 
-const sha256 = (...parts) => {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  return h.digest();
-};
-const leafHash = (entry) => sha256(Buffer.from([0x00]), entry);
-const nodeHash = (l, r) => sha256(Buffer.from([0x01]), l, r);
 
 /** MTH over a list of leaf hashes (RFC 6962 §2.1): split at the largest power of two < n. */
 function merkleRoot(leaves) {
@@ -83,36 +77,6 @@ function merkleRoot(leaves) {
   let k = 1;
   while (k * 2 < n) k *= 2;
   return nodeHash(merkleRoot(leaves.slice(0, k)), merkleRoot(leaves.slice(k)));
-}
-
-/**
- * RFC 9162 §2.1.3.2: verify an inclusion proof (audit path) for the leaf
- * hash at `index` in a tree of `size` leaves with root `root`.
- */
-function verifyInclusion(index, size, leaf, proof, root) {
-  if (index >= size) return false;
-  let fn = index;
-  let sn = size - 1;
-  let r = Buffer.from(leaf);
-  for (const p of proof) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      // p is a left sibling (or we are the last node of a level: climb
-      // past the levels where we have no right sibling).
-      r = nodeHash(p, r);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
-      }
-    } else {
-      r = nodeHash(r, p);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  return sn === 0 && r.equals(Buffer.from(root));
 }
 
 /**

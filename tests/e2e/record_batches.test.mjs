@@ -11,7 +11,7 @@
 // daemon, and node:test runs the tests of a file one after another, so the
 // log's growth during a test is this test's alone and is asserted exactly.
 import assert from "node:assert/strict";
-import { createHash, createPublicKey, verify as cryptoVerify } from "node:crypto";
+import { createPublicKey, verify as cryptoVerify } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { before, describe, it } from "node:test";
@@ -34,6 +34,7 @@ import {
   toBinary,
   uid,
 } from "./lib.mjs";
+import { leafHash, verifyInclusion } from "./rfc9162.mjs";
 
 const records = (secret, format = "binary") => serviceClient("vledger.v1.RecordsService", { token: secret, format });
 const Category = Object.fromEntries(registry.getEnum("vledger.v1.ShiftCategory").values.map((v) => [v.name, v.number]));
@@ -42,32 +43,9 @@ const HOUR = 3600e3;
 const ts = (ms) => timestampFromDate(new Date(ms));
 
 // ---------------------------------------------------------------------------
-// Offline verification, from the specs (as receipts.test.mjs does, which does
-// not export its helpers): RFC 6962 leaf hash, RFC 9162 inclusion proof,
-// C2SP signed-note checkpoint with the log's Ed25519 vkey.
-
-const sha256 = (...parts) => parts.reduce((h, p) => h.update(p), createHash("sha256")).digest();
-const leafHash = (entry) => sha256(Buffer.from([0x00]), entry);
-const nodeHash = (l, r) => sha256(Buffer.from([0x01]), l, r);
-
-/** RFC 9162 §2.1.3.2. */
-function inclusionVerifies(index, size, leaf, proof, root) {
-  if (index >= size) return false;
-  let fn = index;
-  let sn = size - 1;
-  let r = Buffer.from(leaf);
-  for (const p of proof) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      r = nodeHash(p, r);
-      while (fn % 2 === 0 && fn !== 0) [fn, sn] = [fn >> 1, sn >> 1];
-    } else {
-      r = nodeHash(r, p);
-    }
-    [fn, sn] = [fn >> 1, sn >> 1];
-  }
-  return sn === 0 && r.equals(root);
-}
+// Offline verification, from the specs: RFC 6962 leaf hash and RFC 9162
+// inclusion proof (rfc9162.mjs, shared with receipts.test.mjs), C2SP
+// signed-note checkpoint with the log's Ed25519 vkey.
 
 let VKEY; // { name, id, publicKey } from GET /log/vkey: "<name>+<hex key id>+<base64(0x01 || key)>"
 
@@ -98,7 +76,7 @@ function checkReceipt(res, volunteerId, actor) {
   const cp = openCheckpoint(r.checkpoint);
   assert.equal(cp.size, size, "receipt treeSize != its checkpoint's size");
   assert.ok(leafHash(r.entry).equals(Buffer.from(r.leafHash)), "leafHash != SHA-256(0x00 || entry)");
-  assert.ok(inclusionVerifies(index, size, leafHash(r.entry), r.inclusionProof, cp.root), `proof of leaf ${index} in ${size} fails`);
+  assert.ok(verifyInclusion(index, size, leafHash(r.entry), r.inclusionProof, cp.root), `proof of leaf ${index} in ${size} fails`);
   const { json } = receiptEntry(r);
   assert.equal(json.kind, "shift_recorded");
   assert.equal(json.actor, actor);

@@ -83,20 +83,22 @@ function writeRequest(kind, key, setup, worker, seq) {
   }
   // One volunteer per worker and a fresh hour per key, 30 days back: no two
   // keys' shifts overlap, so only a duplicate of one key could collide.
-  const start = setup.base - (seq + 1) * 2 * HOUR;
-  return [
-    "vledger.v1.RecordsService/RecordShift",
-    {
-      volunteerId: setup.volunteers[worker % setup.volunteers.length],
-      organizationId: setup.team,
-      category: "SHIFT_CATEGORY_ELDERLY_CARE",
-      startTime: new Date(start).toISOString(),
-      endTime: new Date(start + HOUR).toISOString(),
-      activity: `dur ${key}`,
-      place: "durability test",
-      idempotencyKey: key,
-    },
-  ];
+  return ["vledger.v1.RecordsService/RecordShift", shiftBody(setup, worker, setup.base - (seq + 1) * 2 * HOUR, key)];
+}
+
+// A one-hour RecordShift from `start` (ms) for volunteer number `volunteer`
+// of the setup, named after its key.
+function shiftBody(setup, volunteer, start, key) {
+  return {
+    volunteerId: setup.volunteers[volunteer % setup.volunteers.length],
+    organizationId: setup.team,
+    category: "SHIFT_CATEGORY_ELDERLY_CARE",
+    startTime: new Date(start).toISOString(),
+    endTime: new Date(start + HOUR).toISOString(),
+    activity: `dur ${key}`,
+    place: "durability test",
+    idempotencyKey: key,
+  };
 }
 
 // Codes after which retrying the same key is the right thing to do. Anything
@@ -552,16 +554,7 @@ async function sameKey() {
     // 40 days back and on (--conflict: 50): clear of the load's shifts and
     // of each other.
     const start = setup.base - (opts.conflict ? 50 : 40) * 24 * HOUR - k * 2 * HOUR;
-    const body = {
-      volunteerId: setup.volunteers[k % setup.volunteers.length],
-      organizationId: setup.team,
-      category: "SHIFT_CATEGORY_ELDERLY_CARE",
-      startTime: new Date(start).toISOString(),
-      endTime: new Date(start + HOUR).toISOString(),
-      activity: `dur ${key}`,
-      place: "durability test",
-      idempotencyKey: key,
-    };
+    const body = shiftBody(setup, k, start, key);
     if (!opts.conflict) {
       const answers = await Promise.all(urls.map((u) => call(u, "vledger.v1.RecordsService/RecordShift", body, { token, clientTimeoutMs: 30000 })));
       for (const a of answers) if (!a.ok) die(`${key}: ${a.code}: ${a.message}`);
@@ -572,7 +565,7 @@ async function sameKey() {
     // --conflict: one key, a different request (another volunteer) per
     // process: exactly one is recorded, every other is already_exists.
     const answers = await Promise.all(urls.map((u, j) => call(u, "vledger.v1.RecordsService/RecordShift",
-      { ...body, volunteerId: setup.volunteers[(k + j) % setup.volunteers.length] }, { token, clientTimeoutMs: 30000 })));
+      shiftBody(setup, k + j, start, key), { token, clientTimeoutMs: 30000 })));
     const ok = answers.filter((a) => a.ok).length;
     const refused = answers.filter((a) => !a.ok && a.code === "already_exists").length;
     if (ok !== 1 || refused !== urls.length - 1)
