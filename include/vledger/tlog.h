@@ -50,6 +50,10 @@ struct tlog {
 	 * and flushed by this process. tlog_inclusion_proof_cached() answers
 	 * "the latest" from memory for a short while after. */
 	_Atomic int64_t durable_confirmed_us;
+	/* A proof has gone to the database to confirm it again
+	 * (tlog_inclusion_proof_cached): the others keep answering from
+	 * memory meanwhile, for up to another second. Cleared by confirming. */
+	_Atomic bool latest_refreshing;
 	/* The largest checkpoint size tlog_latest has read: what a proof
 	 * against the latest checkpoint plans its node reads for. */
 	_Atomic uint64_t seen_size;
@@ -156,7 +160,9 @@ VL_MUST_CHECK bool tlog_consistency_proof(PGconn *conn, const struct tlog *log, 
  * tlog_inclusion_proof / _latest in a store job, which also produces every
  * error). size 0 is the latest checkpoint: answered only within a second of
  * this process last confirming it (durable_confirmed_us), so that another
- * vledgerd's appends show within that second; a given size only when it is
+ * vledgerd's appends show within that second - past it, one call goes to the
+ * database to confirm it while the others are answered from memory for up
+ * to one more second (not every call at once); a given size only when it is
  * within the durable checkpoint. Every node must be in the subtree cache.
  * *size_out gets the tree size; *proof is malloc'd (caller frees). */
 bool tlog_inclusion_proof_cached(const struct tlog *log, uint64_t index, uint64_t size, uint64_t *size_out,

@@ -324,7 +324,7 @@ latest_from_row(PGconn *conn, const struct tlog *log, const PGresult *res, int c
 		size_raise(&log->durable_size, *size);
 		/* Read now, so the latest now (if nothing larger was seen). */
 		if (atomic_load(&log->durable_size) == *size)
-			durable_confirm(&log->durable_confirmed_us);
+			durable_confirm(log);
 	}
 	size_raise(&log->seen_size, *size);
 	memcpy(root, PQgetvalue(res, 0, col + 1), MERKLE_HASH_LEN);
@@ -608,7 +608,13 @@ tlog_inclusion_proof_cached(const struct tlog *log, uint64_t index, uint64_t siz
 	if (log->subtrees == NULL)
 		return false;
 	if (size == 0) {
-		if (tlog_now_us() - atomic_load(&log->durable_confirmed_us) > LATEST_FRESH_US)
+		int64_t age = tlog_now_us() - atomic_load(&log->durable_confirmed_us);
+		bool idle = false;
+
+		/* Stale: this call confirms it in the database, unless another
+		 * one is doing that already (then memory, for one more second). */
+		if (age > 2 * LATEST_FRESH_US || (age > LATEST_FRESH_US &&
+		    atomic_compare_exchange_strong((_Atomic bool *)&log->latest_refreshing, &idle, true)))
 			return false;
 		size = durable;
 	} else if (size > durable) {

@@ -84,7 +84,7 @@ tlog_appended_durable(void)
 	if (appended_log != NULL) {
 		size_raise(&appended_log->durable_size, appended_size);
 		if (atomic_load(&appended_log->durable_size) == appended_size)
-			durable_confirm(&appended_log->durable_confirmed_us);
+			durable_confirm(appended_log);
 	}
 	appended_log = NULL;
 }

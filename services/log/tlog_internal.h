@@ -72,11 +72,11 @@ tlog_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* durable_size is the latest checkpoint's size as of now. */
-static inline void
-durable_confirm(const _Atomic int64_t *field)
-{
-	atomic_store((_Atomic int64_t *)field, tlog_now_us());
-}
+/* durable_size is the latest checkpoint's size as of now (log: a const
+ * struct tlog *, whose confirmation fields are atomic). */
+#define durable_confirm(log) do {						\
+	atomic_store((_Atomic int64_t *)&(log)->durable_confirmed_us, tlog_now_us());	\
+	atomic_store((_Atomic bool *)&(log)->latest_refreshing, false);		\
+} while (0)
 
 #endif
