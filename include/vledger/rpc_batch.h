@@ -29,7 +29,9 @@
  *     that causes it.
  *   - The transaction's statement and lock timeout is the shortest
  *     remaining deadline in the batch; calls whose deadline has passed
- *     before their batch starts fail with deadline_exceeded.
+ *     before their batch starts fail with deadline_exceeded. A batch that
+ *     runs out of that time fails the calls past their deadline; the
+ *     others go into the next batch.
  *   - The queue is bounded by the transport's admission limit
  *     (--max-queued-jobs), like the store's.
  */

@@ -210,7 +210,24 @@ batch_done(void *arg)
 	b->running_count--;
 	b->running_calls -= batch->count;
 
-	if (r->failed && !r->committed && batch->count > 1) {
+	if (r->failed && !r->committed && batch->count > 1 && r->err.code == VL_DEADLINE_EXCEEDED) {
+		/* The batch ran with its shortest deadline and ran out of it:
+		 * the calls past their deadline fail, the others wait for the
+		 * next batch (not alone: one short deadline must not slow the
+		 * rest down to one call per transaction). */
+		for (i = batch->count; i-- > 0;) {
+			struct rpc_batch_item *it = batch->items[i];
+
+			free(it->response);
+			it->response = NULL;
+			if (it->call->deadline_us != 0 && rpc_now_us() >= it->call->deadline_us) {
+				rpc_fail(it->call, &r->err);
+				item_free(it);
+			} else {
+				queue_push(b, it, true);
+			}
+		}
+	} else if (r->failed && !r->committed && batch->count > 1) {
 		/* Rolled back as a whole: each call again on its own, so that
 		 * whatever failed fails only the call that causes it. Back at
 		 * the front, in their order. */

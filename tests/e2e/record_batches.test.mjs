@@ -245,6 +245,32 @@ describe("RecordShift in batches", () => {
     assert.equal(await logTreeSize(), sizeBefore + 31);
   });
 
+  it("calls with very short deadlines in a burst fail alone; the others stay batched", async () => {
+    // A batch runs with its shortest deadline. Calls whose deadline passes
+    // fail (before their batch, or with it); the others must go into the
+    // next batch, not be rerun one call per transaction.
+    const vids = await newVolunteers(36);
+    const short = new Map([[3, 2], [9, 5], [15, 10], [21, 2], [27, 5], [33, 10]]); // call index -> Connect-Timeout-Ms
+    const reqs = vids.map((v) => shiftReq(v));
+    const sizeBefore = await logTreeSize();
+    const fallbacksBefore = fallbacks();
+    const results = await Promise.allSettled(reqs.map((req, i) =>
+      records(callers[i % callers.length].secret, callers[i % callers.length].format)
+        .recordShift(req, short.has(i) ? { timeoutMs: short.get(i) } : {})));
+    let shortStored = 0;
+    for (const [i, r] of results.entries()) {
+      if (!short.has(i)) {
+        checkReceipt(fulfilled(r, `call ${i}`), reqs[i].volunteerId, callers[i % callers.length].id);
+      } else if (r.status === "rejected") {
+        assert.equal(r.reason.code, Code.DeadlineExceeded, `short call ${i}: ${Code[r.reason.code]}: ${r.reason.rawMessage}`);
+      }
+      if (short.has(i)) shortStored += await shiftCount(reqs[i].volunteerId);
+    }
+    // Nothing is lost or doubled: the log grew by the calls that stored a shift.
+    assert.equal(await logTreeSize(), sizeBefore + 30 + shortStored);
+    assert.equal(fallbacks(), fallbacksBefore, "a deadline failed a batch that was then rerun call by call");
+  });
+
   it("a replay is answered from the stored response, in either format", async () => {
     const [vid, other] = await newVolunteers(2);
     const caller = callers[0];
