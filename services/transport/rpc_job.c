@@ -42,7 +42,9 @@ rpc_txn_begin(PGconn *conn, int64_t timeout_ms, struct vl_error *err)
 
 	tlog_forget_appended();  /* left over by work outside a call */
 	store_tail_reset();
-	/* One round trip for the three. */
+	/* The deadline bounds every statement and every lock wait, so a call
+	 * that times out rolls back instead of committing after its caller
+	 * has given up. 0 means no limit. One round trip for the three. */
 	snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL statement_timeout = %lld; SET LOCAL lock_timeout = %lld",
 	    (long long)timeout_ms, (long long)timeout_ms);
 	return store_exec(conn, sql, err);
