@@ -1,12 +1,12 @@
 -- 015_record_shift_checks.sql: RecordShift's checks for a whole batch of
--- requests in one statement (services/records/shift_batch.c).
+-- requests in one statement (services/records/record_shift.c).
 --
 -- Why: RecordShift requests are sequenced into batches that commit as one
 -- transaction with one log append and one checkpoint signature. Run one by
 -- one, its checks (idempotency key, organisation, volunteer, the caller's
 -- reach, the volunteer's lock, overlapping shifts and check-ins) are about
--- ten statements per request; here they are one call per batch of four
--- set-wise statements (and one lock per volunteer), whose plans the server
+-- ten statements per request; here they are one call per batch of two
+-- set-wise statements and one lock per volunteer, whose plans the server
 -- keeps for the session.
 --
 -- Arguments are parallel arrays, one element per request. The caller's
@@ -29,9 +29,9 @@
 -- The function writes nothing but the volunteers' locks, so a refused
 -- request leaves nothing behind. The keys of the requests that go ahead are
 -- stored with their answers, last, by record_shift_answers() below. The
--- order of the checks, and so which
--- refusal a request with several faults gets, is that of the one-request
--- checks in shift_service.c (records_reach_check and the overlap checks).
+-- order of the checks, and so which refusal a request with several faults
+-- gets, is that of the one-request checks in shift_service.c
+-- (records_reach_check and the overlap checks).
 -- Volunteers are locked in the order of their lock keys, so batches that
 -- share volunteers cannot deadlock; the keys are those of
 -- records_lock_volunteer().
