@@ -13,7 +13,7 @@
 #include "vledger/jcs.h"
 #include "vledger/pii.h"
 
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); exit(1); } } while (0)
+#include "check.h"
 
 static void
 test_numbers(void)

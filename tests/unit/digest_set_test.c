@@ -12,12 +12,7 @@
 
 #include "vledger/digest_set.h"
 
-#define CHECK(c) do { \
-	if (!(c)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-		exit(1); \
-	} \
-} while (0)
+#include "check.h"
 
 static void
 digest_of(uint64_t n, uint8_t out[DIGEST_SET_LEN])

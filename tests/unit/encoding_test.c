@@ -8,7 +8,7 @@
 
 #include "vledger/encoding.h"
 
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); exit(1); } } while (0)
+#include "check.h"
 
 static void
 lenient(const char *in, const char *want)

@@ -12,12 +12,7 @@
 
 #include "vledger/jcs.h"
 
-#define CHECK(c) do { \
-	if (!(c)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-		exit(1); \
-	} \
-} while (0)
+#include "check.h"
 
 static json_t *
 parse_at(const char *text, const char *file, int line)

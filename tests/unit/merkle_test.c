@@ -16,12 +16,7 @@
 
 #include "vledger/merkle.h"
 
-#define CHECK(c) do { \
-	if (!(c)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-		exit(1); \
-	} \
-} while (0)
+#include "check.h"
 
 #define CHECKF(c, ...) do { \
 	if (!(c)) { \

@@ -16,7 +16,7 @@
 #include "vledger/pages.h"
 #include "vledger/v1/certificates.pb-c.h"
 
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); exit(1); } } while (0)
+#include "check.h"
 
 static void
 escape_is(const char *in, const char *want)

@@ -13,15 +13,10 @@
 #include "vledger/schema.h"
 #include "vledger/v1/admin.pb-c.h"
 
+#include "check.h"
+
 extern const unsigned char test_descriptor_set[];
 extern const size_t test_descriptor_set_len;
-
-#define CHECK(c) do { \
-	if (!(c)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-		exit(1); \
-	} \
-} while (0)
 
 #define CHECK_STR(got, want) do { \
 	const char *g_ = (got), *w_ = (want); \

@@ -11,12 +11,7 @@
 
 #include "vledger/subtree_cache.h"
 
-#define CHECK(c) do { \
-	if (!(c)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-		exit(1); \
-	} \
-} while (0)
+#include "check.h"
 
 /* A hash that a (level, index) pair determines, so that a wrong answer
  * (another key's hash, a torn copy) is caught. */

@@ -7,7 +7,7 @@
 
 #include "vledger/tile_path.h"
 
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); exit(1); } } while (0)
+#include "check.h"
 
 static void
 roundtrip(const char *path, int entries, unsigned level, unsigned long long index, unsigned width)

@@ -23,17 +23,8 @@
 #include "vledger/jcs.h"
 #include "vledger/vc.h"
 
-#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); exit(1); } } while (0)
+#include "check.h"
 
-#define CHECK_ERR(call, want_code, want_substr) do { \
-	struct vl_error e_ = { 0 }; \
-	if ((call_ok_ = (call)) || e_.code != (want_code) || strstr(e_.message, (want_substr)) == NULL) { \
-		fprintf(stderr, "%s:%d: %s: got %s, code %d \"%s\"; want code %d containing \"%s\"\n", __FILE__, \
-		    __LINE__, #call, call_ok_ ? "success" : "failure", e_.code, e_.message, (want_code), (want_substr)); \
-		exit(1); \
-	} \
-} while (0)
-static bool call_ok_;
 #define ERR (&e_)
 
 static char dir[] = "/tmp/vc_test.XXXXXX";
